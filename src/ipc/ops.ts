@@ -1,0 +1,18 @@
+// Operation kinds carried in ClientRequest.op (proto/ring.fbs). One handler per kind in the
+// partition worker (style.md rule 8). Issue 4 adds the lock, key/value and sequence operations.
+export const Op = {
+  /** Round trip through the ring to the worker and back; no storage. */
+  Ping: 1,
+  /** Bumps the partition's durable ping counter through the writer's fsync, then replies with it. */
+  PingDurable: 2,
+  /** The partition's state as bytes (what a snapshot of it would hold). */
+  SnapshotBytes: 3,
+} as const;
+
+export type OpKind = (typeof Op)[keyof typeof Op];
+
+const opKinds = new Set<number>(Object.values(Op));
+
+export function isOpKind(op: number): op is OpKind {
+  return opKinds.has(op);
+}

@@ -1,0 +1,43 @@
+// The partition worker's contract with the main thread. Data path: ClientRequest frames on the
+// `fromMain` ring, ClientReply frames on the `toMain` ring (proto/ring.fbs). Control path
+// (postMessage, low rate): the messages below.
+import type { ErrorCode } from '../errors.js';
+
+export interface PartitionWorkerData {
+  readonly workerIndex: number;
+  readonly nodeId: number;
+  /** Partition ids this worker owns: p with (p - 1) % workers === workerIndex. */
+  readonly partitions: readonly number[];
+  readonly ownDoorbell: SharedArrayBuffer; // rung by the main thread and by the writer
+  readonly fromMain: SharedArrayBuffer;
+  readonly toMain: SharedArrayBuffer;
+  readonly mainDoorbell: SharedArrayBuffer;
+  readonly toWriter: SharedArrayBuffer;
+  readonly fromWriter: SharedArrayBuffer;
+  readonly writerDoorbell: SharedArrayBuffer;
+  readonly leaderTable: SharedArrayBuffer;
+}
+
+/** main -> partition worker. */
+export type PartitionControl =
+  /** Stop taking requests, finish what is in flight (its persists acked, replies sent),
+   *  post 'closed' and exit. */
+  { readonly type: 'shutdown' };
+
+/** partition worker -> main. */
+export type PartitionEvent =
+  /** Every partition was restored from disk and published in the leader table. */
+  | { readonly type: 'ready'; readonly restoredPartitions: number }
+  | { readonly type: 'fatal'; readonly code: ErrorCode; readonly detail: string }
+  | { readonly type: 'closed' };
+
+export function partitionsOfWorker(workerIndex: number, workers: number,
+  partitions: number): number[] {
+  const owned: number[] = [];
+  for (let p = workerIndex + 1; p <= partitions; p += workers) owned.push(p);
+  return owned;
+}
+
+export function workerOfPartition(partition: number, workers: number): number {
+  return (partition - 1) % workers;
+}

@@ -1,0 +1,426 @@
+// Spawns and supervises the node's threads: one writer worker (sole RocksDB owner) and W
+// partition workers (long-lived worker_threads, not a pool). Wires their rings, routes client
+// requests to the worker owning a partition, and turns a dead worker into MustRetry answers
+// while it is restarted from disk. Nothing here waits without a deadline: the node never hangs.
+import { Worker } from 'node:worker_threads';
+import { assert } from '../assert.js';
+import { errorCodeOf, errorData, type ErrorData } from '../errors.js';
+import { Body, encodeClientRequest, FrameReader } from '../ipc/frames.js';
+import { LeaderTable } from '../ipc/leader-table.js';
+import type { OpKind } from '../ipc/ops.js';
+import {
+  partitionsOfWorker, workerOfPartition, type PartitionEvent, type PartitionWorkerData,
+} from '../ipc/partition-protocol.js';
+import {
+  createDoorbell, createRingBuffer, Doorbell, RingConsumer, RingProducer,
+} from '../ipc/ring.js';
+import { createWriterLink } from '../ipc/writer-client.js';
+import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
+import { workerPath } from '../env/paths.js';
+import {
+  mainRingBytes, shutdownDeadlineMs, threadIdleWaitMs, workerRequestSweepMs,
+  workerRequestTimeoutMs, workerRequestsInflightMax, workerRestartDelayMaxMs,
+  workerRestartDelayMs, workerStableMs, workerStartTimeoutMs,
+} from '../limits.js';
+import type { Logger } from './log.js';
+import type { Metrics, RingDepth } from './metrics.js';
+
+export interface SupervisorOptions {
+  readonly nodeId: number;
+  readonly dataDir: string;
+  readonly partitions: number;
+  readonly workers: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+/** A worker's answer: `error` null on success. */
+export interface WorkerReply {
+  readonly error: ErrorData | null;
+  readonly payload: Uint8Array;
+}
+
+interface Pending {
+  readonly resolve: (reply: WorkerReply) => void;
+  readonly deadlineMs: number;
+}
+
+type SlotState = 'starting' | 'up' | 'down' | 'stopping';
+
+/** One partition worker and its rings, replaced wholesale when the worker restarts. */
+interface Slot {
+  readonly index: number;
+  readonly partitions: readonly number[];
+  state: SlotState;
+  worker: Worker | null;
+  toWorker: RingProducer | null;
+  fromWorker: RingConsumer | null;
+  link: WriterLink | null;
+  readonly pending: Map<number, Pending>;
+  nextId: number;
+  consecutiveDeaths: number;
+  startedAtMs: number;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+const emptyPayload = new Uint8Array(0);
+
+function retryReply(code: ErrorData['code'], detail?: string): WorkerReply {
+  return { error: errorData(code, detail), payload: emptyPayload };
+}
+
+export class Supervisor {
+  readonly leaderTable: LeaderTable;
+  private readonly opts: SupervisorOptions;
+  private readonly leaderSab: SharedArrayBuffer;
+  private readonly mainDoorbellSab = createDoorbell();
+  private readonly mainDoorbell = new Doorbell(this.mainDoorbellSab);
+  private readonly writerDoorbell = createDoorbell();
+  private readonly reader = new FrameReader();
+  private readonly slots: Slot[] = [];
+  private writer: Worker | null = null;
+  private writerUp = false;
+  private stopping = false;
+  private publishScheduled = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+
+  constructor(opts: SupervisorOptions) {
+    assert(opts.workers >= 1 && opts.workers <= opts.partitions, 'workers in 1..partitions');
+    this.opts = opts;
+    this.leaderSab = LeaderTable.create(opts.partitions);
+    this.leaderTable = new LeaderTable(this.leaderSab);
+    for (let i = 0; i < opts.workers; i++) {
+      this.slots.push({
+        index: i, partitions: partitionsOfWorker(i, opts.workers, opts.partitions),
+        state: 'down', worker: null, toWorker: null, fromWorker: null, link: null,
+        pending: new Map(), nextId: 1, consecutiveDeaths: 0, startedAtMs: 0, restartTimer: null,
+      });
+    }
+    opts.metrics.setRingDepthSource(() => this.ringDepths());
+  }
+
+  /** Starts the writer, then every partition worker; resolves when all restored from disk. */
+  async start(): Promise<void> {
+    await this.startWriter();
+    this.pumping = this.pumpReplies();
+    this.sweepTimer = setInterval(() => this.sweepExpired(), workerRequestSweepMs);
+    this.sweepTimer.unref();
+    await Promise.all(this.slots.map((slot) => this.startWorker(slot)));
+  }
+
+  /** Partition ids hosted on this node. */
+  hostedPartitions(): number[] {
+    return this.slots.flatMap((slot) => slot.partitions);
+  }
+
+  /** True when the writer runs and every hosted partition has a leader. */
+  ready(): boolean {
+    return this.writerUp && !this.stopping &&
+      this.leaderTable.allHaveLeader(this.hostedPartitions());
+  }
+
+  /** Sends one request to the worker owning `partition`. Never rejects: failures come back as
+   *  `error` (MustRetry-class codes when the worker is down, busy or slow). */
+  request(partition: number, op: OpKind, payload: Uint8Array): Promise<WorkerReply> {
+    assert(partition >= 1 && partition <= this.opts.partitions, 'partition out of range');
+    const slot = this.slots[workerOfPartition(partition, this.opts.workers)];
+    assert(slot !== undefined, 'every partition has a slot');
+    if (this.stopping) return Promise.resolve(retryReply('HONU_ERR_SHUTTING_DOWN'));
+    if (slot.state !== 'up' || slot.toWorker === null) {
+      return Promise.resolve(retryReply('HONU_ERR_WORKER_DOWN'));
+    }
+    if (this.leaderTable.leaderOf(partition) === 0) {
+      return Promise.resolve(retryReply('HONU_ERR_MUST_RETRY', 'partition has no leader'));
+    }
+    if (slot.pending.size >= workerRequestsInflightMax) {
+      return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
+    }
+    return this.send(slot, slot.toWorker, partition, op, payload);
+  }
+
+  private send(slot: Slot, ring: RingProducer, partition: number, op: OpKind,
+    payload: Uint8Array): Promise<WorkerReply> {
+    const id = slot.nextId;
+    slot.nextId = slot.nextId === 0xffff_ffff ? 1 : slot.nextId + 1;
+    const frame = encodeClientRequest({ id, partition, op, payload });
+    if (frame.length > ring.frameBytesMax) {
+      return Promise.resolve(retryReply('HONU_ERR_INVALID_INPUT',
+        `request of ${frame.length} bytes exceeds the ${ring.frameBytesMax}-byte frame limit`));
+    }
+    if (!ring.tryWrite(frame)) return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
+    this.schedulePublish();
+    return new Promise<WorkerReply>((resolve) => {
+      slot.pending.set(id, { resolve, deadlineMs: Date.now() + workerRequestTimeoutMs });
+    });
+  }
+
+  /** Requests made in one turn share one publish per ring. */
+  private schedulePublish(): void {
+    if (this.publishScheduled) return;
+    this.publishScheduled = true;
+    setImmediate(() => {
+      this.publishScheduled = false;
+      for (const slot of this.slots) slot.toWorker?.publish();
+    });
+  }
+
+  private hasReplies(): boolean {
+    for (const slot of this.slots) if (slot.fromWorker?.hasData() === true) return true;
+    return false;
+  }
+
+  /** The main thread's reply loop: waits on its doorbell (never blocking the event loop). */
+  private async pumpReplies(): Promise<void> {
+    while (!this.stopping || this.slots.some((s) => s.pending.size > 0 && s.state !== 'down')) {
+      await this.mainDoorbell.wait(() => this.hasReplies(), threadIdleWaitMs);
+      for (const slot of this.slots) {
+        slot.fromWorker?.drain((frame) => this.onReplyFrame(slot, frame));
+      }
+      if (this.stopping && this.slots.every((s) => s.state === 'down')) break;
+    }
+  }
+
+  private onReplyFrame(slot: Slot, frame: Uint8Array): void {
+    const decoded = this.reader.read(frame);
+    assert(decoded.kind === Body.ClientReply, 'worker rings carry ClientReply frames');
+    const body = decoded.body;
+    const pending = slot.pending.get(body.id());
+    if (pending === undefined) return; // answered MustRetry already (timeout)
+    slot.pending.delete(body.id());
+    const code = body.code();
+    const payload = body.payloadArray();
+    pending.resolve({
+      error: code === 0 ? null : errorData(errorCodeOf(code), body.detail() ?? undefined),
+      payload: payload === null ? emptyPayload : payload.slice(),
+    });
+  }
+
+  private sweepExpired(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      for (const [id, pending] of slot.pending) {
+        if (pending.deadlineMs > now) continue;
+        slot.pending.delete(id);
+        pending.resolve(retryReply('HONU_ERR_MUST_RETRY', 'the partition worker did not answer'));
+      }
+    }
+  }
+
+  private ringDepths(): RingDepth[] {
+    const depths: RingDepth[] = [];
+    for (const slot of this.slots) {
+      if (slot.toWorker !== null) {
+        depths.push({ ring: `main->worker${slot.index}`, bytes: slot.toWorker.depthBytes() });
+      }
+      if (slot.fromWorker !== null) {
+        depths.push({ ring: `worker${slot.index}->main`, bytes: slot.fromWorker.depthBytes() });
+      }
+    }
+    return depths;
+  }
+
+  // ------------------------------------------------------------------ writer worker
+
+  private async startWriter(): Promise<void> {
+    const data: WriterWorkerData = {
+      dataDir: this.opts.dataDir, doorbell: this.writerDoorbell,
+      links: this.slots.flatMap((slot) => (slot.link === null ? [] : [slot.link])),
+    };
+    const writer = new Worker(workerPath('writer-worker'), { workerData: data });
+    this.writer = writer;
+    writer.on('message', (msg: WriterEvent) => this.onWriterEvent(msg));
+    writer.on('error', (e) => this.opts.log.error({ err: e }, 'writer worker error'));
+    const ready = waitForEvent(writer, 'ready', workerStartTimeoutMs, 'writer');
+    writer.on('exit', (code) => this.onWriterExit(writer, code));
+    await ready;
+    this.writerUp = true;
+    this.opts.log.info({ dataDir: this.opts.dataDir }, 'writer ready');
+  }
+
+  private onWriterEvent(msg: WriterEvent): void {
+    if (msg.type === 'stats') {
+      this.opts.metrics.observeWriterStats({
+        flushEntries: msg.samples.entryCount, flushBytes: msg.samples.bytes,
+        fsyncMs: msg.samples.fsyncMs,
+      });
+    } else if (msg.type === 'fatal') {
+      this.opts.log.fatal({ code: msg.code, detail: msg.detail }, 'writer failed');
+    }
+  }
+
+  /** The writer died: every partition worker's persists are lost with it, so restart them
+   *  all from disk once a new writer is up (a correctness bug becomes a liveness bug). */
+  private onWriterExit(writer: Worker, code: number): void {
+    if (this.writer !== writer) return;
+    this.writerUp = false;
+    this.writer = null;
+    if (this.stopping) return;
+    this.opts.log.error({ code }, 'writer worker died; restarting the node\'s workers from disk');
+    this.opts.metrics.countWorkerRestart('writer');
+    for (const slot of this.slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      this.markDown(slot, 'the writer worker died');
+      slot.link = null;
+      void slot.worker?.terminate();
+      slot.worker = null;
+    }
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.startWriter()
+        .then(() => Promise.all(this.slots.map((slot) => this.startWorker(slot))))
+        .catch((e: unknown) => this.opts.log.fatal({ err: e }, 'writer restart failed'));
+    }, workerRestartDelayMs).unref();
+  }
+
+  // ------------------------------------------------------------------ partition workers
+
+  private async startWorker(slot: Slot): Promise<void> {
+    const writer = this.writer;
+    if (writer === null || this.stopping) return;
+    const ownDoorbell = createDoorbell();
+    const fromMain = createRingBuffer(mainRingBytes);
+    const toMain = createRingBuffer(mainRingBytes);
+    const link = createWriterLink(slot.index, ownDoorbell);
+    writer.postMessage({ type: 'link', link });
+    const data: PartitionWorkerData = {
+      workerIndex: slot.index, nodeId: this.opts.nodeId, partitions: slot.partitions,
+      ownDoorbell, fromMain, toMain, mainDoorbell: this.mainDoorbellSab,
+      toWriter: link.inbound, fromWriter: link.outbound, writerDoorbell: this.writerDoorbell,
+      leaderTable: this.leaderSab,
+    };
+    const worker = new Worker(workerPath('partition-worker'), { workerData: data });
+    Object.assign(slot, {
+      state: 'starting', worker, link, toWorker: new RingProducer(fromMain, ownDoorbell),
+      fromWorker: new RingConsumer(toMain), startedAtMs: Date.now(), restartTimer: null,
+    });
+    worker.on('error', (e) => this.opts.log.error({ err: e, worker: slot.index }, 'worker error'));
+    worker.on('message', (msg: PartitionEvent) => {
+      if (msg.type === 'fatal') this.opts.log.error({ worker: slot.index, ...msg }, 'worker fatal');
+    });
+    const ready = waitForEvent(worker, 'ready', workerStartTimeoutMs, `worker ${slot.index}`);
+    worker.on('exit', (code) => this.onWorkerExit(slot, worker, code));
+    try {
+      await ready;
+    } catch (e) {
+      this.opts.log.error({ err: e, worker: slot.index }, 'worker failed to start');
+      void worker.terminate(); // onWorkerExit schedules the next attempt
+      return;
+    }
+    if (slot.worker === worker && slot.state === 'starting') slot.state = 'up';
+    this.opts.log.info({ worker: slot.index, partitions: slot.partitions.length }, 'worker ready');
+  }
+
+  private onWorkerExit(slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return; // an older incarnation
+    slot.worker = null;
+    this.markDown(slot, 'the partition worker died');
+    if (this.stopping) return;
+    this.opts.log.error({ worker: slot.index, code }, 'partition worker died; restarting it');
+    this.opts.metrics.countWorkerRestart(`worker${slot.index}`);
+    if (Date.now() - slot.startedAtMs >= workerStableMs) slot.consecutiveDeaths = 0;
+    const delayMs = Math.min(workerRestartDelayMaxMs,
+      workerRestartDelayMs * 2 ** slot.consecutiveDeaths);
+    slot.consecutiveDeaths += 1;
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      void this.startWorker(slot);
+    }, delayMs);
+    slot.restartTimer.unref();
+  }
+
+  /** The worker is gone: its partitions lose their leader here and in-flight requests get a
+   *  retryable answer at once (the client repeats them; nothing waits on a dead thread). */
+  private markDown(slot: Slot, detail: string): void {
+    slot.state = 'down';
+    slot.toWorker = null;
+    slot.fromWorker = null;
+    for (const p of slot.partitions) this.leaderTable.clear(p);
+    const pending = [...slot.pending.values()];
+    slot.pending.clear();
+    for (const p of pending) p.resolve(retryReply('HONU_ERR_WORKER_DOWN', detail));
+  }
+
+  /** Test and operator hook: terminate one partition worker as if it had crashed. */
+  async killWorker(index: number): Promise<void> {
+    const slot = this.slots[index];
+    assert(slot !== undefined && slot.worker !== null, `worker ${index} is not running`);
+    await slot.worker.terminate();
+  }
+
+  /** Test hook: terminate the writer worker as if it had crashed. */
+  async killWriter(): Promise<void> {
+    assert(this.writer !== null, 'the writer is not running');
+    await this.writer.terminate();
+  }
+
+  workerStates(): SlotState[] {
+    return this.slots.map((slot) => slot.state);
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Stops taking requests, lets workers finish in-flight work, flushes and closes the writer
+   *  (RocksDB), all within shutdownDeadlineMs; then terminates whatever is left. */
+  async close(deadlineMs = shutdownDeadlineMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const until = Date.now() + deadlineMs;
+    for (const slot of this.slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+    }
+    await Promise.all(this.slots.map(async (slot) => {
+      const worker = slot.worker;
+      if (worker === null) return;
+      slot.state = 'stopping';
+      worker.postMessage({ type: 'shutdown' });
+      await exitWithin(worker, until - Date.now());
+    }));
+    for (const slot of this.slots) this.markDown(slot, 'the node is shutting down');
+    const writer = this.writer;
+    if (writer !== null) {
+      writer.postMessage({ type: 'shutdown' });
+      await exitWithin(writer, until - Date.now());
+    }
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.mainDoorbell.ring();
+    await this.pumping;
+  }
+}
+
+/** Resolves on the worker's first `{type}` message; rejects on exit, 'fatal' or timeout. */
+function waitForEvent(worker: Worker, type: string, timeoutMs: number,
+  name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`${name}: no '${type}' within ${timeoutMs} ms`)),
+      timeoutMs);
+    const onMessage = (msg: { type?: string; detail?: string }): void => {
+      if (msg.type === type) finish(null);
+      else if (msg.type === 'fatal') finish(new Error(`${name}: ${msg.detail ?? 'fatal'}`));
+    };
+    const onExit = (code: number): void => finish(new Error(`${name} exited with code ${code}`));
+    function finish(error: Error | null): void {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      if (error === null) resolve();
+      else reject(error);
+    }
+    worker.on('message', onMessage);
+    worker.on('exit', onExit);
+  });
+}
+
+/** Waits for a worker to exit by itself, terminating it when the time is up. */
+async function exitWithin(worker: Worker, timeoutMs: number): Promise<void> {
+  if (worker.threadId === -1) return; // already exited
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), Math.max(0, timeoutMs));
+  });
+  const outcome = await Promise.race([exited, expired]);
+  clearTimeout(timer);
+  if (outcome === 'expired') await worker.terminate();
+}
