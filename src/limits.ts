@@ -1,0 +1,96 @@
+// Every limit in Honu, named with its unit last and kept in one place (style.md rule 3).
+// Helpers append their own section; relationships between limits are asserted at module load.
+import { assert } from './assert.js';
+
+// --- Rings (src/ipc/ring.ts) ---
+/** Smallest ring data area: room for a few frames, so tests can force wraparound. */
+export const ringCapacityBytesMin = 64;
+/** Largest ring data area: keeps (head - tail) of the Int32 byte counters positive. */
+export const ringCapacityBytesMax = 2 ** 30;
+/** write() calls allowed to wait for space on one producer before write() rejects. */
+export const ringWritesWaitingMax = 65_536;
+assert(ringCapacityBytesMin < ringCapacityBytesMax, 'ring capacity range is empty');
+
+// --- Network edge and command line (src/main/) ---
+/** Largest REST request body (JSON). Kahuna's clients need at least 32 MB (spec/wire.md 1.1). */
+export const restBodyBytesMax = 32 * 1024 * 1024;
+/** Largest gRPC message, received or sent (kahuna-ts sets 64 MiB for both). */
+export const grpcMessageBytesMax = 64 * 1024 * 1024;
+/** A plaintext connection must send its first bytes within this time, or it is closed. */
+export const listenerFirstBytesTimeoutMs = 10_000;
+/** A TLS connection must finish its handshake within this time, or it is closed. */
+export const tlsHandshakeTimeoutMs = 10_000;
+/** How long Listener.close() lets in-flight requests finish by default (SIGTERM: exit in 5 s). */
+export const listenerDrainMsDefault = 3_000;
+/** HTTP/1.1: the whole header block must arrive within this time. */
+export const httpHeadersTimeoutMs = 20_000;
+/** HTTP/1.1: a whole request (headers and body) must arrive within this time. */
+export const httpRequestTimeoutMs = 120_000;
+/** HTTP/1.1: an idle keep-alive connection is closed after this time. */
+export const httpKeepAliveTimeoutMs = 65_000;
+/** After a 413, discard (never buffer) the rest of the body for at most this long, then close. */
+export const restLingerMs = 2_000;
+/** After a 413, discard at most this many more body bytes, then close the connection. */
+export const restLingerBytesMax = 64 * 1024 * 1024;
+/** Partition ids are 1..partitionsMax (Kahuna numbers partitions from 1). */
+export const partitionsMax = 4096;
+/** Upper bound on --workers (partition worker threads). */
+export const workersMax = 256;
+/** Upper bound on --initial-cluster members. */
+export const clusterMembersMax = 64;
+assert(httpHeadersTimeoutMs <= httpRequestTimeoutMs, 'headers timeout exceeds request timeout');
+assert(restBodyBytesMax <= grpcMessageBytesMax, 'a REST body must fit in one gRPC message');
+assert(workersMax <= partitionsMax, 'workersMax exceeds partitionsMax');
+
+// --- Writer worker (src/core/writer/, workers/writer-worker.ts, src/ipc/writer-client.ts) ---
+/** Soft cap on one group commit: no frame is taken once a flush holds this many frame bytes. */
+export const writerFlushBytesMax = 4 * 1024 * 1024;
+/** Hard cap on frames (PersistBatches and ReadRequests) in one group commit. */
+export const writerFlushFramesMax = 16_384;
+/** A link with this many frames queued for its full outbound ring is not drained. */
+export const writerOutboxFramesMax = 256;
+/** Entries a Range read returns when its request says limit 0, and the most it ever returns. */
+export const writerReadEntriesMax = 4096;
+/** Bytes kept free in a ReadReply frame for the table headers besides the entries. */
+export const writerReadReplyOverheadBytes = 256;
+/** FlatBuffers bytes per ReadReply entry besides its key and value (offsets, lengths, pad). */
+export const writerReadEntryOverheadBytes = 32;
+/** Per-flush samples in one 'stats' message (thinned evenly beyond this). */
+export const writerStatsSamplesMax = 1024;
+/** How often the writer posts 'stats' (when something was flushed). */
+export const writerStatsIntervalMs = 1000;
+/** Doorbell wait when idle; bounds how late a 'shutdown' or 'link' message is seen. */
+export const writerIdleWaitMs = 50;
+/** Doorbell wait while acks wait for room in an outbound ring (the consumer does not ring). */
+export const writerOutboxRetryMs = 1;
+/** Default size of each ring of a writer link (inbound and outbound). */
+export const writerRingBytesDefault = 4 * 1024 * 1024;
+/** Persists plus reads one WriterClient keeps in flight. */
+export const writerClientPendingMax = 65_536;
+assert(writerClientPendingMax <= ringWritesWaitingMax, 'client pending above ring waiters');
+assert(writerRingBytesDefault <= ringCapacityBytesMax, 'writer ring above ring capacity max');
+assert(writerFlushFramesMax >= 1 && writerOutboxFramesMax >= 1, 'writer frame caps');
+
+// --- Threads: supervisor, partition workers (src/main/supervisor.ts, workers/) ---
+/** Ring from the main thread to one partition worker, and back. */
+export const mainRingBytes = 16 * 1024 * 1024;
+/** Requests in flight from the main thread to one partition worker; past it: MustRetry. */
+export const workerRequestsInflightMax = 65_536;
+/** A request without a reply after this long is answered MustRetry (Kahuna clients use 30 s). */
+export const workerRequestTimeoutMs = 30_000;
+/** How often the main thread looks for requests past workerRequestTimeoutMs. */
+export const workerRequestSweepMs = 1_000;
+/** A worker (or the writer) must report ready within this long after it was spawned. */
+export const workerStartTimeoutMs = 30_000;
+/** Restart backoff after a worker died: first delay, doubled per consecutive death, capped. */
+export const workerRestartDelayMs = 100;
+export const workerRestartDelayMaxMs = 5_000;
+/** A worker that stayed up this long has its restart backoff reset. */
+export const workerStableMs = 30_000;
+/** Frames a partition worker takes from the main ring per turn before looking at the writer. */
+export const workerDrainFramesMax = 4096;
+/** Doorbell wait of an idle worker or main thread: also the longest a tick can be late. */
+export const threadIdleWaitMs = 50;
+/** Whole-node shutdown budget: SIGTERM must exit within 5 s. */
+export const shutdownDeadlineMs = 4_500;
+assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds its cap');
