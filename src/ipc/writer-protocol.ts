@@ -1,0 +1,81 @@
+// The writer worker's contract with the main thread (workerData and parentPort messages) and
+// with the partition workers (the rings in each WriterLink).
+//
+// Data path, all FlatBuffers frames of proto/ring.fbs over SAB rings (src/ipc/ring.ts):
+//   partition worker --inbound-->  writer: PersistBatch{partition, sequence, ops}, ReadRequest
+//   writer --outbound--> partition worker: PersistAck{partition, sequence, code}, ReadReply
+// Acks come back in the order the worker sent its batches, after the fsync that made them
+// durable; a read sees exactly the writes the same worker sent before it (committed), none
+// sent after it.
+//
+// Control path (postMessage, structured clone, low rate): the messages below. Costs: one
+// structured clone per message, so nothing per request or per batch travels here.
+import type { ErrorCode } from '../errors.js';
+import type { WriterStatsReport } from '../core/writer/writer-core.js';
+
+/** One per partition worker. */
+export interface WriterLink {
+  /** Partition worker index 0..W-1. */
+  readonly worker: number;
+  /** Ring: partition worker -> writer. Its producer rings the writer's doorbell. */
+  readonly inbound: SharedArrayBuffer;
+  /** Ring: writer -> partition worker (acks, read replies). */
+  readonly outbound: SharedArrayBuffer;
+  /** The partition worker's doorbell, rung when the writer publishes into `outbound`. */
+  readonly outboundDoorbell: SharedArrayBuffer;
+}
+
+export interface WriterWorkerData {
+  /** The RocksDB directory (created if missing). */
+  readonly dataDir: string;
+  /** The writer's own doorbell: every inbound ring's producer rings it. */
+  readonly doorbell: SharedArrayBuffer;
+  readonly links: readonly WriterLink[];
+}
+
+/** main -> writer. */
+export type WriterControl =
+  /** Adds the link of a worker, or REPLACES it (a crashed partition worker was restarted):
+   *  frames not yet taken from the old inbound ring and acks not yet delivered are dropped. */
+  | { readonly type: 'link'; readonly link: WriterLink }
+  /** Stop taking frames, commit and ack what was taken, close RocksDB, post 'closed', exit. */
+  | { readonly type: 'shutdown' };
+
+/** writer -> main, about once a second when something was flushed. */
+export type WriterStatsMessage = { readonly type: 'stats' } & WriterStatsReport;
+
+/** writer -> main. */
+export type WriterEvent =
+  /** RocksDB is open and the writer drains its links. */
+  | { readonly type: 'ready' }
+  | WriterStatsMessage
+  /** RocksDB could not be opened or a write failed (the data dir is suspect); the writer
+   *  exits right after posting this. */
+  | { readonly type: 'fatal'; readonly code: ErrorCode; readonly detail: string }
+  /** Answer to 'shutdown': everything taken was committed and acked; RocksDB is closed. */
+  | { readonly type: 'closed' };
+
+const eventTypes = new Set(['ready', 'stats', 'fatal', 'closed']);
+
+function hasType(value: unknown): value is { type: unknown } {
+  return typeof value === 'object' && value !== null && 'type' in value;
+}
+
+/** Checks the tag only: the writer is trusted code, this guards against stray messages. */
+export function isWriterEvent(value: unknown): value is WriterEvent {
+  return hasType(value) && typeof value.type === 'string' && eventTypes.has(value.type);
+}
+
+export function isWriterLink(value: unknown): value is WriterLink {
+  if (typeof value !== 'object' || value === null) return false;
+  const link = value as Partial<Record<keyof WriterLink, unknown>>;
+  return typeof link.worker === 'number' && Number.isInteger(link.worker) && link.worker >= 0 &&
+    link.inbound instanceof SharedArrayBuffer && link.outbound instanceof SharedArrayBuffer &&
+    link.outboundDoorbell instanceof SharedArrayBuffer;
+}
+
+export function isWriterControl(value: unknown): value is WriterControl {
+  if (!hasType(value)) return false;
+  if (value.type === 'shutdown') return true;
+  return value.type === 'link' && 'link' in value && isWriterLink(value.link);
+}
