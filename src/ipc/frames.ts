@@ -231,13 +231,19 @@ export class FrameReader {
   } as const;
 
   read(view: Uint8Array): DecodedFrame {
-    assert(view.length >= frameBytesMin, 'frame shorter than a FlatBuffers Frame');
+    return this.readAt(view, 0, view.length);
+  }
+
+  /** Read the frame at bytes[offset, offset + length), e.g. from RingConsumer.drainInPlace. */
+  readAt(bytes: Uint8Array, offset: number, length: number): DecodedFrame {
+    assert(length >= frameBytesMin, 'frame shorter than a FlatBuffers Frame');
+    assert(offset >= 0 && offset + length <= bytes.length, 'frame outside its bytes');
     let bb = this.bb;
-    if (bb === null || bb.bytes().buffer !== view.buffer) {
-      bb = new flatbuffers.ByteBuffer(new Uint8Array(view.buffer));
+    if (bb === null || bb.bytes().buffer !== bytes.buffer) {
+      bb = new flatbuffers.ByteBuffer(new Uint8Array(bytes.buffer));
       this.bb = bb;
     }
-    bb.setPosition(view.byteOffset);
+    bb.setPosition(bytes.byteOffset + offset);
     const frame = Frame.getRootAsFrame(bb, this.frame);
     const r = this.results;
     const kind: Body = frame.bodyType();

@@ -404,12 +404,25 @@ export class RingConsumer {
    *  released after the batch (also if fn throws: the frame it threw on counts as consumed),
    *  and a producer waiting for space is notified. Returns frames consumed. */
   drain(fn: (frame: Uint8Array) => void, maxFrames = Infinity): number {
+    return this.drainInPlace((bytes, offset, length) => {
+      fn(bytes.subarray(offset, offset + length));
+    }, maxFrames);
+  }
+
+  /** drain() without a view per frame: fn gets the ring's whole byte view and the frame's
+   *  offset and length in it (no allocation; FrameReader.readAt reads it in place). The same
+   *  validity and release rules as drain(). */
+  drainInPlace(
+    fn: (bytes: Uint8Array, offset: number, length: number) => void,
+    maxFrames = Infinity,
+  ): number {
     assert(maxFrames >= 0, 'maxFrames must be >= 0');
     const head = Atomics.load(this.i32, HEAD);
     let counter = this.readCounter;
     if (counter === head) return 0;
     assert(((head - counter) | 0) <= this.capacityBytes, 'ring counters corrupt');
     const i32 = this.i32;
+    const u8 = this.u8;
     let count = 0;
     try {
       while (counter !== head && count < maxFrames) {
@@ -421,11 +434,11 @@ export class RingConsumer {
           continue;
         }
         assert(i32[word + 1] === ~length, 'ring record header corrupt');
-        assert(length >= 0 && recordBytes(length) <= this.capacityBytes - offset, 'bad length');
-        const start = headerBytes + offset + recordHeaderBytes;
-        counter = (counter + recordBytes(length)) | 0;
+        const record = recordBytes(length);
+        assert(length >= 0 && record <= this.capacityBytes - offset, 'ring record length bad');
+        counter = (counter + record) | 0;
         count++;
-        fn(this.u8.subarray(start, start + length));
+        fn(u8, headerBytes + offset + recordHeaderBytes, length);
       }
     } finally {
       this.release(counter, count);

@@ -3,7 +3,9 @@
 // area, a full ring, and the 2^31 / 2^32 wrap of the Int32 byte counters.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDoorbell, createRingBuffer, RingConsumer, RingProducer } from '../../src/ipc/ring.js';
+import {
+  createDoorbell, createRingBuffer, RingConsumer, RingProducer,
+} from '../../src/ipc/ring.js';
 
 const recordHeaderBytes = 8;
 
@@ -80,7 +82,7 @@ function fill(length: number, seed: number): Uint8Array {
 type Command =
   | { readonly t: 'write'; readonly size: number; readonly seed: number }
   | { readonly t: 'publish' }
-  | { readonly t: 'drain'; readonly max: number };
+  | { readonly t: 'drain'; readonly max: number; readonly inPlace: boolean };
 
 const capacities = [64, 128, 256, 1024] as const;
 // Counters near the Int32 sign flip (2^31) and the 2^32 wrap back to 0, all 8-byte aligned.
@@ -96,7 +98,11 @@ function commandsFor(frameBytesMax: number): fc.Arbitrary<Command[]> {
     { weight: 2, arbitrary: fc.constant({ t: 'publish' as const }) },
     {
       weight: 2,
-      arbitrary: fc.record({ t: fc.constant('drain' as const), max: fc.integer({ min: 0, max: 8 }) }),
+      arbitrary: fc.record({
+        t: fc.constant('drain' as const),
+        max: fc.integer({ min: 0, max: 8 }),
+        inPlace: fc.boolean(),
+      }),
     },
   );
   return fc.array(command, { minLength: 1, maxLength: 300 });
@@ -128,7 +134,9 @@ function run(s: { capacityBytes: number; initialCounter: number; commands: Comma
       model.publish();
     } else {
       const got: Uint8Array[] = [];
-      const n = consumer.drain((f) => got.push(f.slice()), c.max);
+      const n = c.inPlace
+        ? consumer.drainInPlace((b, at, length) => got.push(b.slice(at, at + length)), c.max)
+        : consumer.drain((f) => got.push(f.slice()), c.max);
       const want = model.drain(c.max);
       expect(n).toBe(want.length);
       expectFrames(got, want);
