@@ -1,0 +1,217 @@
+// One port for both protocols (architecture.md "Interfaces"; spec/wire.md 1.1).
+// Plaintext: read the first bytes; a connection that starts with the HTTP/2 client preface goes
+// to grpc-js (server.createConnectionInjector), anything else to node:http (emit 'connection'
+// after unshifting the bytes back). We decide as soon as the bytes seen cannot be a prefix of
+// the preface, so an HTTP/1.1 request is decided on its first byte.
+// TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or no ALPN to node:http. TLS ends here;
+// the injected TLS socket carries plaintext HTTP/2 to grpc-js's insecure injector.
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { assert } from '../assert.js';
+import {
+  listenerDrainMsDefault, listenerFirstBytesTimeoutMs, tlsHandshakeTimeoutMs,
+} from '../limits.js';
+import type { Logger } from './log.js';
+
+export interface ListenerOptions {
+  readonly host: string;
+  readonly port: number; // 0 = any free port
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null | undefined;
+  /** A node:http server that is never listen()ed (see createHttpServer in rest/router.ts). */
+  readonly http: HttpServer;
+  readonly grpc: grpc.Server;
+  readonly log?: Logger | undefined;
+  /** Default listenerFirstBytesTimeoutMs; tests shorten it. */
+  readonly firstBytesTimeoutMs?: number | undefined;
+}
+
+export interface Listener {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /**
+   * Stops accepting, lets in-flight REST requests and gRPC calls finish for up to drainMs, then
+   * destroys what remains. Idempotent: every call returns the same promise.
+   */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** The HTTP/2 client connection preface (RFC 9113 section 3.4). */
+export const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export type FirstBytesKind = 'grpc' | 'http' | 'more';
+
+/** Classifies the first bytes of a plaintext connection. */
+export function classifyFirstBytes(bytes: Buffer): FirstBytesKind {
+  const n = Math.min(bytes.length, http2Preface.length);
+  if (bytes.compare(http2Preface, 0, n, 0, n) !== 0) return 'http';
+  return bytes.length >= http2Preface.length ? 'grpc' : 'more';
+}
+
+const closeIdlePollMs = 25;
+
+/** Shared state of one listener. */
+class Edge {
+  readonly sockets = new Set<net.Socket>(); // every accepted TCP socket, until it closes
+  readonly undecided = new Set<net.Socket>(); // plaintext sockets still being peeked
+  readonly injector: grpc.ConnectionInjector;
+  closing = false;
+  readonly #allClosedWaiters: Array<() => void> = [];
+
+  constructor(readonly options: ListenerOptions) {
+    this.injector = options.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  }
+
+  track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('error', (error) => this.options.log?.debug({ err: error }, 'connection error'));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.undecided.delete(socket);
+      if (this.sockets.size === 0) for (const wake of this.#allClosedWaiters.splice(0)) wake();
+    });
+  }
+
+  toGrpc(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.injector.injectConnection(socket);
+  }
+
+  toHttp(socket: net.Socket): void {
+    this.options.http.emit('connection', socket);
+  }
+
+  /**
+   * node:http reads a plain TCP socket's handle directly in C++ (parser.consume), so bytes
+   * unshifted into the JS stream reach its parser only through a 'data' event: resume() emits
+   * them before any later I/O callback can run, so their order is kept.
+   */
+  toHttpAfterPeek(socket: net.Socket): void {
+    this.toHttp(socket);
+    socket.resume();
+  }
+
+  /** Plaintext: peek, then hand the socket over with the peeked bytes put back. */
+  onPlainConnection(socket: net.Socket): void {
+    this.track(socket);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.undecided.add(socket);
+    const onIdle = (): void => {
+      this.options.log?.debug('connection sent no bytes in time; closed');
+      socket.destroy();
+    };
+    socket.setTimeout(this.options.firstBytesTimeoutMs ?? listenerFirstBytesTimeoutMs, onIdle);
+    let seen: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const kind = classifyFirstBytes(seen);
+      if (kind === 'more') return;
+      socket.removeListener('data', onData);
+      socket.removeListener('timeout', onIdle);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(seen);
+      this.undecided.delete(socket);
+      if (kind === 'grpc') this.toGrpc(socket);
+      else this.toHttpAfterPeek(socket);
+    };
+    socket.on('data', onData);
+  }
+
+  /** TLS: the handshake is done; ALPN picks the protocol. */
+  onSecureConnection(socket: tls.TLSSocket): void {
+    if (socket.alpnProtocol === 'h2') this.toGrpc(socket);
+    else this.toHttp(socket); // 'http/1.1' or no ALPN
+  }
+
+  /** Resolves when every tracked socket has closed. */
+  allClosed(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#allClosedWaiters.push(resolve));
+  }
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}
+
+function createNetServer(edge: Edge): net.Server {
+  const tlsMaterial = edge.options.tls;
+  if (tlsMaterial === null || tlsMaterial === undefined) {
+    return net.createServer((socket) => edge.onPlainConnection(socket));
+  }
+  const server = tls.createServer({
+    cert: tlsMaterial.cert,
+    key: tlsMaterial.key,
+    ALPNProtocols: ['h2', 'http/1.1'],
+    handshakeTimeout: tlsHandshakeTimeoutMs,
+  }, (socket) => edge.onSecureConnection(socket));
+  server.on('connection', (socket: net.Socket) => {
+    edge.track(socket); // the TCP socket under TLS: destroying it ends the TLS session too
+    if (edge.closing) socket.destroy();
+  });
+  server.on('tlsClientError', (error) => edge.options.log?.debug({ err: error }, 'TLS failed'));
+  return server;
+}
+
+/** Binds host:port and serves gRPC and REST on it. Rejects if the port cannot be bound. */
+export async function startListener(options: ListenerOptions): Promise<Listener> {
+  const edge = new Edge(options);
+  const server = createNetServer(edge);
+  // While closing, finish each HTTP/1.1 exchange with `Connection: close`.
+  options.http.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (edge.closing) res.setHeader('connection', 'close');
+  });
+  // node:http starts its connection tracking (headersTimeout, requestTimeout,
+  // closeIdleConnections) on 'listening'; this server never listens itself.
+  options.http.emit('listening');
+  await listen(server, options.host, options.port);
+  server.on('error', (error) => options.log?.error({ err: error }, 'listener error'));
+  const address = server.address();
+  assert(address !== null && typeof address === 'object', 'listener has no address');
+  let closed: Promise<void> | null = null;
+  return {
+    port: address.port,
+    close: (drainMs = listenerDrainMsDefault) => (closed ??= closeEdge(edge, server, drainMs)),
+  };
+}
+
+async function closeEdge(edge: Edge, server: net.Server, drainMs: number): Promise<void> {
+  assert(drainMs >= 0, 'drainMs must not be negative');
+  const { http, grpc: grpcServer, log } = edge.options;
+  edge.closing = true;
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of edge.undecided) socket.destroy();
+  http.close(); // closes idle keep-alive connections and stops http's timeout checks
+  const grpcDrained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+  const poll = setInterval(() => http.closeIdleConnections(), closeIdlePollMs);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), drainMs);
+  });
+  const drained = Promise.all([edge.allClosed(), grpcDrained, stopped]).then(() => 'drained');
+  const outcome = await Promise.race([drained, deadline]);
+  clearInterval(poll);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log?.warn({ connections: edge.sockets.size, drainMs }, 'drain timed out; closing the rest');
+    grpcServer.forceShutdown();
+    for (const socket of edge.sockets) socket.destroy();
+    await Promise.all([edge.allClosed(), stopped]);
+  }
+  assert(edge.sockets.size === 0, 'sockets left open after close');
+}
