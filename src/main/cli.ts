@@ -6,22 +6,12 @@ import { Command } from 'commander';
 import { repoRoot } from '../env/paths.js';
 import { ConfigError, createServerCommand, parseServerArgs } from './config.js';
 import type { NodeConfig } from './config.js';
-
-/** What server.ts's startNode returns (the lead's module; it installs SIGTERM/SIGINT). */
-export interface RunningNode {
-  close(): Promise<void>;
-}
-
-interface ServerModule {
-  startNode(config: NodeConfig): Promise<RunningNode>;
-}
+import type { RunningNode } from './server.js';
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readonly env: NodeJS.ProcessEnv;
-  /** Starts the node; the default loads ./server.js. */
-  startNode?(config: NodeConfig): Promise<RunningNode>;
 }
 
 /** The exit code to set, or the running node (the process then lives until it is closed). */
@@ -50,13 +40,6 @@ function serverHelp(): string {
   return (server ?? createServerCommand()).helpInformation();
 }
 
-async function loadStartNode(): Promise<ServerModule['startNode']> {
-  // A variable specifier keeps this file compiling on its own; it resolves next to cli.js.
-  const serverModule = './server.js';
-  const loaded = (await import(serverModule)) as ServerModule;
-  return loaded.startNode;
-}
-
 async function runServer(argv: string[], io: CliIo): Promise<CliOutcome> {
   if (argv.includes('-h') || argv.includes('--help')) {
     io.out(serverHelp());
@@ -71,7 +54,8 @@ async function runServer(argv: string[], io: CliIo): Promise<CliOutcome> {
     return { exitCode: usageExitCode };
   }
   try {
-    const startNode = io.startNode ?? (await loadStartNode());
+    // Loaded only here: --help and usage errors never start threads or open RocksDB.
+    const { startNode } = await import('./server.js');
     return { node: await startNode(config) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
