@@ -22,7 +22,7 @@ import {
 } from '../src/ipc/frames.js';
 import type { PersistBatch, ReadRequest } from '../src/ipc/frames.js';
 import { Doorbell, RingConsumer, RingProducer } from '../src/ipc/ring.js';
-import { isWriterControl } from '../src/ipc/writer-protocol.js';
+import { isWriterControl, PersistAckEncoder } from '../src/ipc/writer-protocol.js';
 import type {
   WriterControl, WriterEvent, WriterLink, WriterWorkerData,
 } from '../src/ipc/writer-protocol.js';
@@ -60,6 +60,7 @@ class WriterWorker {
   private readonly stats = new WriterStats(writerStatsSamplesMax);
   private readonly links = new Map<number, LinkIo>();
   private readonly writeOp = new WriteOp();
+  private readonly ackEncoder = new PersistAckEncoder();
   private batch: StoreBatch | null = null;
   private stopping = false;
   private touched = new Set<LinkIo>();
@@ -208,7 +209,9 @@ class WriterWorker {
       const io = this.links.get(group.worker);
       assert(io !== undefined, 'ack group for an unknown worker');
       for (const ack of group.acks) {
-        this.send(io, encodePersistAck({ ...ack, code, detail }));
+        const frame = code === 0 ? this.ackEncoder.encode(ack.partition, ack.sequence)
+          : encodePersistAck({ partition: ack.partition, sequence: ack.sequence, code, detail });
+        this.send(io, frame);
       }
     }
     for (const ref of this.core.readsFor(flush)) this.answerRead(ref, failure);

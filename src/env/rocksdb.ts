@@ -13,8 +13,11 @@ import { assert } from '../assert.js';
 
 /** The parts of RocksLevel used here (see node_modules/@nxtedition/rocksdb/index.js). */
 interface RawBatch {
-  put(key: Uint8Array, value: Uint8Array): void;
-  del(key: Uint8Array): void;
+  // The binding's own methods (chained-batch.js), not abstract-level's put/del wrappers: those
+  // re-encode every key and keep a JS copy of every operation; the binding copies the bytes
+  // into the native WriteBatch at once and counts operations itself (`length`).
+  _put(key: Uint8Array, value: Uint8Array, options: object): void;
+  _del(key: Uint8Array, options: object): void;
   readonly length: number;
   toArray(options: { keyEncoding: 'buffer'; values: false }): (Buffer | string | null)[];
   write(options: { sync: true }): Promise<void>;
@@ -78,6 +81,7 @@ export interface OpenOptions {
 
 /** Rows the iterator fetches per synchronous step while scanning a range. */
 const iteratorStepRows = 256;
+const noOptions = {};
 /** ChainedBatch.toArray() returns [type, key, value, column] per operation. */
 const batchRowStride = 4;
 
@@ -107,13 +111,13 @@ export class StoreBatch {
 
   put(key: Uint8Array, value: Uint8Array): void {
     assert(key.length > 0, 'RocksDB keys must not be empty');
-    this.live().put(key, value);
+    this.live()._put(key, value, noOptions);
     this.byteCount += key.length + value.length;
   }
 
   del(key: Uint8Array): void {
     assert(key.length > 0, 'RocksDB keys must not be empty');
-    this.live().del(key);
+    this.live()._del(key, noOptions);
     this.byteCount += key.length;
   }
 

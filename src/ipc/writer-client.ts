@@ -3,7 +3,8 @@
 // The client owns no loop and no timer: the partition worker runs ONE loop over all its
 // inbound rings with one Doorbell. Per turn it calls persist()/get()/range() as needed, then
 // flush() once (one publish, one doorbell ring for the whole turn), and passes every frame it
-// drains from the writer's outbound ring to handleFrame().
+// drains from the writer's outbound ring to handleFrame(). By default a microtask publishes
+// too, so calls made from promise continuations (after flush()) are not held a whole turn.
 //
 // Acks arrive in the order batches were sent (one ring in, FIFO flushes, FIFO outbox), so
 // pending persists are a FIFO checked against each ack; reads are matched by id.
@@ -37,6 +38,11 @@ export type AckListener = (partition: number, sequence: bigint, error: ErrorData
 
 export interface WriterClientOptions {
   readonly onAck?: AckListener;
+  /** 'microtask' (default): frames written by persist()/get()/range() are also published by
+   *  a microtask queued at the first unpublished write, so a call made from a promise
+   *  continuation after the turn's flush() does not wait for the next turn. 'manual': only
+   *  flush() publishes (one publish per turn, for callers that always flush). */
+  readonly publish?: 'microtask' | 'manual';
   /** Persists plus reads in flight; more are rejected with HONU_ERR_QUEUE_FULL. */
   readonly pendingMax?: number;
 }
@@ -99,6 +105,12 @@ export class WriterClient {
   private readonly reads = new Map<number, PendingRead>();
   private nextReadId = 1;
   private failedWith: ErrorData | null = null;
+  private readonly autoPublish: boolean;
+  private publishQueued = false;
+  private readonly publishTask = (): void => {
+    this.publishQueued = false;
+    this.toWriter.publish();
+  };
 
   /** `toWriter` is the producer of the link's inbound ring (constructed with the writer's
    *  doorbell). */
@@ -106,6 +118,7 @@ export class WriterClient {
     this.toWriter = toWriter;
     this.onAck = options.onAck;
     this.pendingMax = options.pendingMax ?? writerClientPendingMax;
+    this.autoPublish = (options.publish ?? 'microtask') === 'microtask';
     assert(this.pendingMax >= 1, 'pendingMax must be >= 1');
   }
 
@@ -238,11 +251,18 @@ export class WriterClient {
     }
   }
 
-  /** Fast path: copy into the ring now (published by flush()). Full ring: write() waits for
+  /** Fast path: copy into the ring now (published by flush() or the publish microtask). Full
+   *  ring: write() waits for
    *  space, keeping call order, then publishes itself so the frame is not left unpublished
    *  until the next turn. */
   private send(frame: Uint8Array, forget: () => void, reject: (error: ErrorData) => void): void {
-    if (this.toWriter.tryWrite(frame)) return;
+    if (this.toWriter.tryWrite(frame)) {
+      if (this.autoPublish && !this.publishQueued) {
+        this.publishQueued = true;
+        queueMicrotask(this.publishTask);
+      }
+      return;
+    }
     this.toWriter.write(frame).then(() => {
       this.toWriter.publish();
     }, (error: unknown) => {

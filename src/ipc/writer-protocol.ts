@@ -10,8 +10,10 @@
 //
 // Control path (postMessage, structured clone, low rate): the messages below. Costs: one
 // structured clone per message, so nothing per request or per batch travels here.
+import { assert } from '../assert.js';
 import type { ErrorCode } from '../errors.js';
 import type { WriterStatsReport } from '../core/writer/writer-core.js';
+import { decodeFrameData, encodePersistAck } from './frames.js';
 
 /** One per partition worker. */
 export interface WriterLink {
@@ -78,4 +80,61 @@ export function isWriterControl(value: unknown): value is WriterControl {
   if (!hasType(value)) return false;
   if (value.type === 'shutdown') return true;
   return value.type === 'link' && 'link' in value && isWriterLink(value.link);
+}
+
+// Sentinels whose little-endian bytes occur once in an encoded PersistAck: where they land is
+// where the fields live in the template.
+const partitionSentinel = 0xa1b2c3d4;
+const sequenceSentinel = 0x1f2e3d4c5b6a7988n;
+
+function findBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  let found = -1;
+  for (let i = 0; i + needle.length <= haystack.length; i += 1) {
+    let j = 0;
+    while (j < needle.length && haystack[i + j] === needle[j]) j += 1;
+    if (j === needle.length) {
+      assert(found === -1, 'sentinel occurs twice in the ack template');
+      found = i;
+    }
+  }
+  assert(found >= 0, 'sentinel not found in the ack template');
+  return found;
+}
+
+/**
+ * Encodes successful PersistAcks (code 0, no detail) by patching partition and sequence into
+ * one FlatBuffers template: the writer sends one ack per batch, and building each with a
+ * flatbuffers.Builder costs more than the rest of the ack path. Failed acks carry a detail
+ * string: encode those with frames.encodePersistAck. The result is a scratch view, valid until
+ * the next encode(); RingProducer.tryWrite copies it.
+ */
+export class PersistAckEncoder {
+  private readonly frame: Uint8Array;
+  private readonly view: DataView;
+  private readonly partitionAt: number;
+  private readonly sequenceAt: number;
+
+  constructor() {
+    const template = encodePersistAck({
+      partition: partitionSentinel, sequence: sequenceSentinel, code: 0, detail: '',
+    }).slice();
+    const view = new DataView(template.buffer);
+    const partitionBytes = new Uint8Array(4);
+    new DataView(partitionBytes.buffer).setUint32(0, partitionSentinel, true);
+    const sequenceBytes = new Uint8Array(8);
+    new DataView(sequenceBytes.buffer).setBigUint64(0, sequenceSentinel, true);
+    this.frame = template;
+    this.view = view;
+    this.partitionAt = findBytes(template, partitionBytes);
+    this.sequenceAt = findBytes(template, sequenceBytes);
+    const check = decodeFrameData(this.encode(7, 9n));
+    assert(check.kind === decodeFrameData(template).kind, 'ack template kind');
+    assert('sequence' in check && check.sequence === 9n && check.partition === 7, 'ack patch');
+  }
+
+  encode(partition: number, sequence: bigint): Uint8Array {
+    this.view.setUint32(this.partitionAt, partition, true);
+    this.view.setBigUint64(this.sequenceAt, sequence, true);
+    return this.frame;
+  }
 }

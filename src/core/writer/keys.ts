@@ -8,7 +8,7 @@
 //   raft log entry     [0x12][partition u32 BE][logIndex u64 BE]
 //   materialized state [0x13][partition u32 BE][namespace u8][user key bytes]
 //
-// Pure code: Uint8Array and DataView only, no Buffer (src/core/ never imports node:*).
+// Pure code: Uint8Array only, no Buffer (src/core/ never imports node:*).
 import { assert } from '../../assert.js';
 
 /** The first byte of every key. Gaps are left on purpose for kinds added later. */
@@ -54,18 +54,32 @@ function assertPartition(partition: number): void {
   assert(partition >= 0 && partition <= u32Max, 'partition must fit in u32');
 }
 
+/** Big-endian u32 at `at`, written byte by byte (no DataView: keys are built per entry on hot
+ *  paths, and a DataView per key costs more than the key). */
+function writeU32(key: Uint8Array, at: number, value: number): void {
+  key[at] = value >>> 24;
+  key[at + 1] = (value >>> 16) & 0xff;
+  key[at + 2] = (value >>> 8) & 0xff;
+  key[at + 3] = value & 0xff;
+}
+
+function readU32(key: Uint8Array, at: number): number {
+  return ((key[at] ?? 0) * 2 ** 24) + (((key[at + 1] ?? 0) << 16) | ((key[at + 2] ?? 0) << 8) |
+    (key[at + 3] ?? 0));
+}
+
 function partitionPrefix(tag: KeyTagValue, partition: number, extraBytes: number): Uint8Array {
   assertPartition(partition);
   assert(extraBytes >= 0, 'extraBytes must be >= 0');
   const key = new Uint8Array(partitionPrefixBytes + extraBytes);
   key[0] = tag;
-  new DataView(key.buffer).setUint32(tagBytes, partition, false);
+  writeU32(key, tagBytes, partition);
   return key;
 }
 
 function readPartition(key: Uint8Array): number {
   assert(key.length >= partitionPrefixBytes, 'key too short for a partition id');
-  return new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(tagBytes, false);
+  return readU32(key, tagBytes);
 }
 
 export function nodeMetaKey(name: string): Uint8Array {
@@ -90,9 +104,8 @@ export function raftLogKey(partition: number, logIndex: number): Uint8Array {
   assert(Number.isSafeInteger(logIndex), 'logIndex must be a safe integer');
   assert(logIndex >= 0, 'logIndex must be >= 0');
   const key = partitionPrefix(KeyTag.raftLog, partition, logIndexBytes);
-  const view = new DataView(key.buffer);
-  view.setUint32(partitionPrefixBytes, Math.floor(logIndex / 2 ** 32), false);
-  view.setUint32(partitionPrefixBytes + 4, logIndex >>> 0, false);
+  writeU32(key, partitionPrefixBytes, Math.floor(logIndex / 2 ** 32));
+  writeU32(key, partitionPrefixBytes + 4, logIndex >>> 0);
   return key;
 }
 
@@ -107,9 +120,8 @@ export function stateKey(partition: number, namespace: number, userKey: Uint8Arr
 
 function decodeRaftLog(key: Uint8Array): DecodedKey {
   assert(key.length === partitionPrefixBytes + logIndexBytes, 'raft log key has a bad length');
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  const high = view.getUint32(partitionPrefixBytes, false);
-  const low = view.getUint32(partitionPrefixBytes + 4, false);
+  const high = readU32(key, partitionPrefixBytes);
+  const low = readU32(key, partitionPrefixBytes + 4);
   const logIndex = high * 2 ** 32 + low;
   assert(Number.isSafeInteger(logIndex), 'raft log index beyond 2^53');
   return { kind: 'raftLog', partition: readPartition(key), logIndex };
