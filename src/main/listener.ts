@@ -179,7 +179,13 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   // node:http starts its connection tracking (headersTimeout, requestTimeout,
   // closeIdleConnections) on 'listening'; this server never listens itself.
   options.http.emit('listening');
-  await listen(server, options.host, options.port);
+  try {
+    await listen(server, options.host, options.port);
+  } catch (error) {
+    options.http.close(); // stops http's timeout checks
+    options.grpc.forceShutdown(); // drops the injector
+    throw error;
+  }
   server.on('error', (error) => options.log?.error({ err: error }, 'listener error'));
   const address = server.address();
   assert(address !== null && typeof address === 'object', 'listener has no address');

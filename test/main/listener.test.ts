@@ -319,6 +319,14 @@ describe('connection life', () => {
     client.close();
   });
 
+  test('a port in use rejects startListener', async () => {
+    const first = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
+    await expect(startListener({ host: '127.0.0.1', port: first.port, ...createNode() }))
+      .rejects.toThrow(/EADDRINUSE/);
+    expect((await request(first.port, { path: '/' })).body).toBe('Kahuna.Server');
+    await first.close(500);
+  });
+
   test('close() destroys what does not finish within drainMs', async () => {
     const listener = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
     const stuck = net.connect(listener.port, '127.0.0.1');
