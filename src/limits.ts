@@ -9,6 +9,9 @@ export const ringCapacityBytesMin = 64;
 export const ringCapacityBytesMax = 2 ** 30;
 /** write() calls allowed to wait for space on one producer before write() rejects. */
 export const ringWritesWaitingMax = 65_536;
+/** Doorbell.wait polls hasWork() this many times before it parks (a few microseconds): a
+ *  consumer that keeps up with a fast producer then rarely costs the producer a notify. */
+export const doorbellSpinChecksDefault = 100;
 assert(ringCapacityBytesMin < ringCapacityBytesMax, 'ring capacity range is empty');
 
 // --- Network edge and command line (src/main/) ---

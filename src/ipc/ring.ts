@@ -17,7 +17,12 @@
 // wakeups.
 import { assert } from '../assert.js';
 import { HonuError } from '../errors.js';
-import { ringCapacityBytesMax, ringCapacityBytesMin, ringWritesWaitingMax } from '../limits.js';
+import {
+  doorbellSpinChecksDefault,
+  ringCapacityBytesMax,
+  ringCapacityBytesMin,
+  ringWritesWaitingMax,
+} from '../limits.js';
 
 const headerBytes = 128;
 const recordHeaderBytes = 8;
@@ -112,11 +117,17 @@ export class Doorbell {
    *  true. Sets a "sleeping" flag before re-checking hasWork() and waiting with
    *  Atomics.waitAsync, so a producer only calls Atomics.notify when the consumer really
    *  sleeps. Never Atomics.wait. May resolve spuriously: callers re-check their rings.
-   *  While it waits, a timer keeps the thread alive (waitAsync alone does not). */
-  wait(hasWork: () => boolean, timeoutMs: number): Promise<void> {
+   *  While it waits, a timer keeps the thread alive (waitAsync alone does not). Before it
+   *  parks it polls hasWork() up to spinChecks times (doorbellSpinChecksDefault). */
+  wait(
+    hasWork: () => boolean,
+    timeoutMs: number,
+    spinChecks: number = doorbellSpinChecksDefault,
+  ): Promise<void> {
     assert(timeoutMs >= 0, 'timeoutMs must be >= 0');
     assert(!this.waiting, 'Doorbell.wait: one waiter per doorbell');
     if (hasWork()) return resolved;
+    for (let i = 0; i < spinChecks; i++) if (hasWork()) return resolved;
     const i32 = this.i32;
     const seq = Atomics.load(i32, BELL_SEQ);
     Atomics.store(i32, BELL_SLEEPING, 1);

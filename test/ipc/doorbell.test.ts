@@ -34,10 +34,21 @@ describe('Doorbell', () => {
     const bell = new Doorbell(createDoorbell());
     let calls = 0;
     const started = performance.now();
-    await bell.wait(() => ++calls === 2, 10_000); // false first, true on the re-check
+    await bell.wait(() => ++calls === 2, 10_000, 0); // false first, true on the re-check
     expect(calls).toBe(2);
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(bell.sleeping()).toBe(false);
+  });
+
+  it('polls hasWork() spinChecks times before it parks', async () => {
+    const bell = new Doorbell(createDoorbell());
+    let calls = 0;
+    await bell.wait(() => ++calls === 50, 10_000, 100);
+    expect(calls).toBe(50);
+    expect(bell.sleeping()).toBe(false);
+    calls = 0;
+    await bell.wait(() => (++calls, false), 1, 100);
+    expect(calls).toBe(1 + 100 + 1); // first look, spins, re-check after SLEEPING is set
   });
 
   it('resolves after timeoutMs when nobody rings', async () => {
