@@ -346,13 +346,18 @@ export class Supervisor {
   async killWorker(index: number): Promise<void> {
     const slot = this.slots[index];
     assert(slot !== undefined && slot.worker !== null, `worker ${index} is not running`);
-    await slot.worker.terminate();
+    const worker = slot.worker;
+    const code = await worker.terminate();
+    // The 'exit' event may come later; handle the death now (a second call is ignored).
+    this.onWorkerExit(slot, worker, code);
   }
 
   /** Test hook: terminate the writer worker as if it had crashed. */
   async killWriter(): Promise<void> {
     assert(this.writer !== null, 'the writer is not running');
-    await this.writer.terminate();
+    const writer = this.writer;
+    const code = await writer.terminate();
+    this.onWriterExit(writer, code);
   }
 
   workerStates(): SlotState[] {
