@@ -72,11 +72,24 @@ function typeLabel(status: number, json: unknown): string {
 function send(res: ServerResponse, status: number, contentType: string, payload: string,
   headers?: Readonly<Record<string, string>>): void {
   if (res.headersSent || res.destroyed) return;
-  res.statusCode = status;
-  if (headers !== undefined) for (const name in headers) res.setHeader(name, headers[name] ?? '');
-  res.setHeader('content-type', contentType);
-  res.setHeader('content-length', Buffer.byteLength(payload));
+  // writeHead with a flat [name, value, ...] array: no header object per reply.
+  const flat: string[] = ['content-type', contentType,
+    'content-length', String(Buffer.byteLength(payload))];
+  if (headers !== undefined) for (const name in headers) flat.push(name, headers[name] ?? '');
+  res.writeHead(status, flat);
   res.end(payload);
+}
+
+/** The handler's view of a request; the query is parsed only if a handler reads it. */
+class RequestContext implements RestContext {
+  #query: URLSearchParams | null = null;
+  constructor(readonly req: IncomingMessage, readonly body: unknown,
+    readonly params: Readonly<Record<string, string>>, readonly rawQuery: string) {}
+
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.rawQuery);
+    return this.#query;
+  }
 }
 
 function errorPayload(code: ErrorCode, message: string): string {
@@ -172,14 +185,14 @@ export class RestRouter {
         `${method} is not allowed on ${route.path}`, { allow: route.allow });
       return;
     }
-    const query = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1));
+    const rawQuery = queryAt === -1 ? '' : url.slice(queryAt + 1);
     const found = route;
     if (!hasBody(req)) {
-      this.#dispatch(found, handler, { body: undefined, query, params, req }, res);
+      this.#dispatch(found, handler, new RequestContext(req, undefined, params, rawQuery), res);
       return;
     }
     this.#readBody(req, res, found, (body) => {
-      this.#dispatch(found, handler, { body, query, params, req }, res);
+      this.#dispatch(found, handler, new RequestContext(req, body, params, rawQuery), res);
     });
   }
 
