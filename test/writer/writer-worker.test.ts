@@ -211,6 +211,35 @@ describe('writer worker', () => {
     await shutdown(harness);
   });
 
+  it('releases RocksDB when terminated, so a new writer reopens the same dir', async () => {
+    const dir = makeTempDir('writer-restart');
+    dirs.push(dir);
+    const first = new WriterHarness(dir, 1, ringBytes);
+    await first.waitFor('ready');
+    const end = first.ends[0];
+    if (end === undefined) throw new Error('no link');
+    let done = false;
+    void end.client.persist(3, [{ kind: 'put', key: raftLogKey(3, 1), value: Uint8Array.of(9) }])
+      .then(() => {
+        done = true;
+      });
+    await first.pumpUntil(() => done);
+    await first.worker.terminate(); // as a crash would: no shutdown, no close
+    const second = new WriterHarness(dir, 1, ringBytes);
+    await second.waitFor('ready');
+    const again = second.ends[0];
+    if (again === undefined) throw new Error('no link');
+    let value: Uint8Array | undefined;
+    let read = false;
+    void again.client.get(raftLogKey(3, 1)).then((v) => {
+      value = v;
+      read = true;
+    });
+    await second.pumpUntil(() => read);
+    expect(value).toEqual(Uint8Array.of(9));
+    await shutdown(second);
+  });
+
   it('posts fatal and exits 1 when RocksDB cannot be opened', async () => {
     const dir = makeTempDir('writer-fatal');
     dirs.push(dir);
