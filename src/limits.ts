@@ -97,3 +97,19 @@ export const threadIdleWaitMs = 50;
 /** Whole-node shutdown budget: SIGTERM must exit within 5 s. */
 export const shutdownDeadlineMs = 4_500;
 assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds its cap');
+
+// --- Raft multi-group layer (src/core/raft/multi/) ---
+/** Groups one MultiRaftNode hosts (every partition of a worker). */
+export const multiRaftGroupsMax = partitionsMax;
+/** Readys of one group whose messagesAfterPersist wait for the writer's ack. */
+export const multiRaftPendingReadiesMax = 4096;
+/** A leader quiesces after this many idle ticks (followers caught up, all applied). */
+export const multiRaftQuiesceAfterIdleTicksDefault = 4;
+/** A node sends every peer at least one batch (maybe empty: a beacon) this often. */
+export const multiRaftPeerBeaconIntervalTicksDefault = 2;
+/** A peer silent this long is down: the groups it led wake and may elect. */
+export const multiRaftPeerDownAfterTicksDefault = 10;
+assert(
+  multiRaftPeerBeaconIntervalTicksDefault < multiRaftPeerDownAfterTicksDefault,
+  'beacons must come faster than the peer-down timeout',
+);
