@@ -142,19 +142,20 @@ class WriterWorker {
    *  in this round (the read must not see writes sent after it), and a frame cannot be put
    *  back once drained. */
   private drainLink(io: LinkIo): void {
-    const onFrame = (frame: Uint8Array): void => this.takeFrame(io, frame);
+    const onFrame = (bytes: Uint8Array, offset: number, length: number): void =>
+      this.takeFrame(io, bytes, offset, length);
     let frames = this.core.framesToTake(io.inboundFrameBytesMax);
     while (frames > 0 && this.core.mayTakeFrom(io.worker)) {
-      if (io.consumer.drain(onFrame, 1) === 0) return;
+      if (io.consumer.drainInPlace(onFrame, 1) === 0) return;
       frames -= 1;
       if (frames === 0) frames = this.core.framesToTake(io.inboundFrameBytesMax);
     }
   }
 
-  private takeFrame(io: LinkIo, frame: Uint8Array): void {
-    const decoded = io.reader.read(frame);
+  private takeFrame(io: LinkIo, bytes: Uint8Array, offset: number, length: number): void {
+    const decoded = io.reader.readAt(bytes, offset, length);
     if (decoded.kind === Body.PersistBatch) {
-      this.takeBatch(io, decoded.body, frame.length);
+      this.takeBatch(io, decoded.body, length);
     } else if (decoded.kind === Body.ReadRequest) {
       this.core.takeRead(io.worker, copyReadQuery(decoded.body));
     } else {

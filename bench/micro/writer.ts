@@ -1,6 +1,6 @@
 // Writer micro-benchmark: durable entries/s through the writer worker's group commit.
 //   npm run bench:writer   (= npm run build && node dist/bench/micro/writer.js)
-//   node dist/bench/micro/writer.js --duration-ms 5000 --value-bytes 64
+//   node dist/bench/micro/writer.js --duration-ms 5000 --value-bytes 64 --batch-sizes 1,16 --runs 3
 // Scenarios, each with a fresh writer worker and a fresh RocksDB under os.tmpdir():
 //   group-N    two producer threads (playing partition workers, one link each), each keeping
 //              64 batches of N entries in flight; entries are Raft-log-like puts
@@ -73,6 +73,9 @@ async function runProducer(job: ProducerJob): Promise<ProducerResult> {
   const bell = new Doorbell(bellSab);
   const client = new WriterClient(new RingProducer(job.link.inbound, job.writerDoorbell));
   const consumer = new RingConsumer(job.link.outbound);
+  const onFrame = (bytes: Uint8Array, offset: number, length: number): void => {
+    client.handleFrameAt(bytes, offset, length);
+  };
   const value = new Uint8Array(job.valueBytes).fill(0x5a);
   const latencies = new Float64Array(latencySamplesMax);
   let logIndex = 0;
@@ -115,9 +118,7 @@ async function runProducer(job: ProducerJob): Promise<ProducerResult> {
     }
     if (stopping && inFlight === 0) break;
     client.flush();
-    consumer.drain((frame) => {
-      client.handleFrame(frame);
-    });
+    consumer.drainInPlace(onFrame);
     await bell.wait(() => consumer.hasData(), producerIdleWaitMs);
   }
   const elapsedMs = measureEnd - measureStart;
@@ -257,6 +258,7 @@ interface Options {
   readonly valueBytes: number;
   readonly ringBytes: number;
   readonly batchSizes: number[];
+  readonly runs: number;
 }
 
 function parseOptions(): Options {
@@ -267,12 +269,14 @@ function parseOptions(): Options {
       'value-bytes': { type: 'string', default: '64' },
       'ring-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
       'batch-sizes': { type: 'string', default: '1,16' },
+      'runs': { type: 'string', default: '1' },
     },
   });
   return {
     durationMs: Number(values['duration-ms']), warmupMs: Number(values['warmup-ms']),
     valueBytes: Number(values['value-bytes']), ringBytes: Number(values['ring-bytes']),
     batchSizes: String(values['batch-sizes']).split(',').map(Number),
+    runs: Number(values.runs),
   };
 }
 
@@ -283,13 +287,15 @@ function fmt(n: number, digits = 0): string {
 async function main(): Promise<void> {
   const options = parseOptions();
   const rows: Row[] = [];
-  for (const n of options.batchSizes) {
-    rows.push(await runScenario({ name: `group-${n}`, threads: 2, outstanding: 64,
-      entriesPerBatch: n }, options));
+  for (let run = 0; run < options.runs; run += 1) {
+    for (const n of options.batchSizes) {
+      rows.push(await runScenario({ name: `group-${n}`, threads: 2, outstanding: 64,
+        entriesPerBatch: n }, options));
+    }
+    rows.push(await runScenario({ name: 'serial', threads: 1, outstanding: 1,
+      entriesPerBatch: 1 }, options));
+    rows.push(await runRawSync(options));
   }
-  rows.push(await runScenario({ name: 'serial', threads: 1, outstanding: 1,
-    entriesPerBatch: 1 }, options));
-  rows.push(await runRawSync(options));
   console.log(`writer benchmark, node ${process.version}, ${availableParallelism()} cores, ` +
     `${options.valueBytes}-byte values, ${options.durationMs} ms per scenario`);
   console.log('scenario   threads x in-flight  entries/batch  entries/s   batches/s  ' +

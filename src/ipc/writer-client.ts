@@ -187,7 +187,12 @@ export class WriterClient {
   /** Handles one frame drained from the writer's outbound ring (a view valid only during the
    *  call). Returns false for a frame that is not the writer's (not consumed here). */
   handleFrame(frame: Uint8Array): boolean {
-    const decoded = this.reader.read(frame);
+    return this.handleFrameAt(frame, 0, frame.length);
+  }
+
+  /** handleFrame for RingConsumer.drainInPlace: the frame is bytes[offset, offset + length). */
+  handleFrameAt(bytes: Uint8Array, offset: number, length: number): boolean {
+    const decoded = this.reader.readAt(bytes, offset, length);
     const ours = decoded.kind === Body.PersistAck || decoded.kind === Body.ReadReply;
     if (ours && this.failedWith !== null) return true; // failAll() already settled everything
     if (decoded.kind === Body.PersistAck) {

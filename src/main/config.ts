@@ -130,7 +130,8 @@ function parseIntIn(value: RawValue, min: number, max: number, what = 'an intege
   const ok = /^[0-9]{1,10}$/.test(value.text);
   const n = ok ? Number(value.text) : NaN;
   if (!ok || n < min || n > max) {
-    throw new ConfigError(`${value.source} must be ${what} in ${min}..${max} (got ${quote(value.text)})`);
+    throw new ConfigError(
+      `${value.source} must be ${what} in ${min}..${max} (got ${quote(value.text)})`);
   }
   return n;
 }
@@ -227,7 +228,8 @@ function parseTls(certValue: RawValue | null, keyValue: RawValue | null): TlsCon
     createSecureContext({ cert: cert.pem, key: key.pem }); // parses both and checks they pair
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`${certValue.source}/${keyValue.source}: unusable TLS material: ${reason}`);
+    const sources = `${certValue.source}/${keyValue.source}`;
+    throw new ConfigError(`${sources}: unusable TLS material: ${reason}`);
   }
   return { certPath: cert.path, keyPath: key.path, cert: cert.pem, key: key.pem };
 }

@@ -109,6 +109,9 @@ class Edge {
       socket.destroy();
     };
     socket.setTimeout(this.options.firstBytesTimeoutMs ?? listenerFirstBytesTimeoutMs, onIdle);
+    const onEndUndecided = (): void => {
+      socket.destroy(); // FIN before a decision: nothing to serve
+    };
     let seen: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -116,14 +119,17 @@ class Edge {
       if (kind === 'more') return;
       socket.removeListener('data', onData);
       socket.removeListener('timeout', onIdle);
+      socket.removeListener('end', onEndUndecided);
       socket.setTimeout(0);
       socket.pause();
       socket.unshift(seen);
       this.undecided.delete(socket);
+      socket.allowHalfOpen = kind === 'http';
       if (kind === 'grpc') this.toGrpc(socket);
       else this.toHttpAfterPeek(socket);
     };
     socket.on('data', onData);
+    socket.once('end', onEndUndecided);
   }
 
   /** TLS: the handshake is done; ALPN picks the protocol. */
@@ -152,7 +158,9 @@ function listen(server: net.Server, host: string, port: number): Promise<void> {
 function createNetServer(edge: Edge): net.Server {
   const tlsMaterial = edge.options.tls;
   if (tlsMaterial === null || tlsMaterial === undefined) {
-    return net.createServer((socket) => edge.onPlainConnection(socket));
+    // allowHalfOpen as each server would accept its own sockets: node:http true (it handles
+    // the peer's FIN itself), http2 false (set at the hand-over).
+    return net.createServer({ allowHalfOpen: true }, (socket) => edge.onPlainConnection(socket));
   }
   const server = tls.createServer({
     cert: tlsMaterial.cert,

@@ -252,15 +252,16 @@ describe('TLS listener (ALPN)', () => {
   });
 });
 
-/** Writes `parts` to a raw socket with pauses between them; returns everything read. */
-async function rawExchange(port: number, parts: string[], expectBytes: string): Promise<string> {
+/** Writes `parts` to a raw socket with pauses between them; returns what was read until. */
+async function rawExchange(port: number, parts: string[], until: (text: string) => boolean):
+  Promise<string> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   let received = '';
   const done = new Promise<string>((resolve, reject) => {
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (received.split(expectBytes).length - 1 >= 2) resolve(received);
+      if (until(received)) resolve(received);
     });
     socket.once('error', reject);
     socket.once('close', () => resolve(received));
@@ -281,9 +282,25 @@ describe('bytes split across packets', () => {
     const post = `POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`;
     const reply = await rawExchange(listener.port,
       ['P', post.slice(1, 10), post.slice(10), body.slice(0, 4), body.slice(4) + post + body],
-      '{"type":0,"body":{"n":12345}}');
+      (text) => text.split('{"type":0,"body":{"n":12345}}').length === 3);
     expect(reply.startsWith('HTTP/1.1 200 OK')).toBe(true);
     expect(reply.split('{"type":0,"body":{"n":12345}}').length - 1).toBe(2);
+    await listener.close(500);
+  });
+});
+
+describe('large first reads', () => {
+  test('a 1 MB request written at once arrives whole and in order', async () => {
+    const listener = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
+    const value = 'v'.repeat(1024 * 1024);
+    const body = JSON.stringify({ value });
+    const head = `POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`;
+    for (let i = 0; i < 5; i++) {
+      const reply = await rawExchange(listener.port, [head + body],
+        (text) => text.endsWith('"}}'));
+      expect(reply.startsWith('HTTP/1.1 200 OK')).toBe(true);
+      expect(reply.endsWith(`{"type":0,"body":{"value":"${value}"}}`)).toBe(true);
+    }
     await listener.close(500);
   });
 });
@@ -317,6 +334,18 @@ describe('connection life', () => {
     expect(closedAfterMs).toBeLessThan(5000);
     await expect(request(listener.port, { path: '/' })).rejects.toThrow(/ECONNREFUSED/);
     client.close();
+  });
+
+  test('a connection that closes before sending a byte is released at once', async () => {
+    const listener = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
+    const socket = net.connect(listener.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.end();
+    await closed;
+    const started = Date.now();
+    await listener.close(2000);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   test('a port in use rejects startListener', async () => {

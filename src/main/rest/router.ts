@@ -228,7 +228,9 @@ export class RestRouter {
   #readBody(req: IncomingMessage, res: ServerResponse, route: Route,
     done: (body: unknown) => void): void {
     const bytesMax = this.bodyBytesMax;
-    req.on('error', (error) => this.#log?.debug({ err: error, route: route.path }, 'request aborted'));
+    req.on('error', (error) => {
+      this.#log?.debug({ err: error, route: route.path }, 'request aborted');
+    });
     if (Number(req.headers['content-length']) > bytesMax) {
       this.#tooLarge(req, res, route);
       return;
@@ -252,7 +254,8 @@ export class RestRouter {
         return;
       }
       const first = chunks[0];
-      const bytes = chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, size);
+      const bytes = chunks.length === 1 && first !== undefined
+        ? first : Buffer.concat(chunks, size);
       let body: unknown;
       try {
         body = JSON.parse(bytes.toString('utf8'));
