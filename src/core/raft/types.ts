@@ -61,6 +61,11 @@ export interface ConfChangeSingle {
 export interface ConfChange {
   readonly changes: readonly ConfChangeSingle[];
   readonly leaveJoint: boolean;
+  /** Joint configs only: the leader proposes leaving it as soon as it is applied (default
+   *  true, etcd ConfChangeTransitionAuto); false waits for an explicit leaveJoint change. */
+  readonly autoLeave?: boolean;
+  /** Enter a joint config even for a single change (default: joint iff changes > 1). */
+  readonly joint?: boolean;
 }
 
 export const MsgKind = {
@@ -167,6 +172,9 @@ export interface RaftConfig {
   readonly leaseDriftTicks: number;
   /** Index already applied by the state machine when this group was (re)started. */
   readonly applied: number;
+  /** Followers forward proposals (MsgProp) to a known leader instead of refusing them with
+   *  NotLeader (default false: Honu forwards requests above Raft). */
+  readonly forwardProposals?: boolean;
 }
 
 /** The group's read-only view of its persisted log (the caller owns writing it). */
@@ -194,5 +202,9 @@ export const ProposeError = {
   Transferring: 'transferring',
   TooManyUncommittedBytes: 'too-many-uncommitted',
   ConfChangePending: 'conf-change-pending',
+  /** The ConfChange cannot apply to the current configuration (e.g. removes every voter). */
+  InvalidConfChange: 'invalid-conf-change',
+  /** The node is not (or no longer) a member of this group. */
+  NotMember: 'not-member',
 } as const;
 export type ProposeErrorValue = (typeof ProposeError)[keyof typeof ProposeError];
