@@ -98,6 +98,14 @@ export const threadIdleWaitMs = 50;
 export const shutdownDeadlineMs = 4_500;
 assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds its cap');
 
+// --- Raft core (src/core/raft/) ---
+/** ReadIndex requests one leader tracks while their heartbeat round is out (thesis 6.4). */
+export const raftReadIndexPendingMax = 4096;
+/** ReadIndex requests a new leader parks until it commits an entry of its term. */
+export const raftReadIndexParkedMax = 4096;
+/** Readys handed out but not yet persisted, per group (the writer's pipeline depth). */
+export const raftReadiesInFlightMax = 1024;
+
 // --- Raft multi-group layer (src/core/raft/multi/) ---
 /** Groups one MultiRaftNode hosts (every partition of a worker). */
 export const multiRaftGroupsMax = partitionsMax;

@@ -1,0 +1,169 @@
+// A synchronous in-memory cluster for Raft unit tests: every node persists each Ready at once
+// into its MemoryStorage, applies committed entries to a log of applied data, and queues its
+// messages in one global FIFO that `deliver()` drains. Tests cut links, drop messages and step
+// by hand where a scenario needs it. Deterministic: each node's Prng is seeded from its id.
+import { MemoryStorage } from '../../src/core/raft/memory-storage.js';
+import { SeededPrng } from '../../src/core/raft/prng.js';
+import { RaftGroup } from '../../src/core/raft/raft-group.js';
+import {
+  type ConfState, type Entry, EntryKind, type Message, type NodeId, type RaftConfig,
+  type ReadState, Role,
+} from '../../src/core/raft/types.js';
+
+export function confOf(voters: NodeId[], learners: NodeId[] = []): ConfState {
+  return { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false };
+}
+
+export function raftConfig(id: NodeId, over: Partial<RaftConfig> = {}): RaftConfig {
+  return {
+    id, group: 1, electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false,
+    inflightMsgsMax: 256, inflightBytesMax: 0, msgBytesMax: 1 << 20, uncommittedBytesMax: 0,
+    committedBytesPerReadyMax: 1 << 30, readOnly: 'safe', leaseDriftTicks: 0, applied: 0,
+    ...over,
+  };
+}
+
+export interface TestNode {
+  readonly id: NodeId;
+  group: RaftGroup;
+  storage: MemoryStorage;
+  /** Data of applied normal entries (non-empty), in order. */
+  applied: string[];
+  appliedIndex: number;
+  readStates: ReadState[];
+  conf: ConfState;
+}
+
+const text = new TextDecoder();
+const bytes = new TextEncoder();
+
+export function data(s: string): Uint8Array {
+  return bytes.encode(s);
+}
+
+export class Cluster {
+  readonly nodes = new Map<NodeId, TestNode>();
+  queue: Message[] = [];
+  /** Directed links that drop everything: "from-to". */
+  readonly cut = new Set<string>();
+  /** Called for every message before delivery; false drops it. */
+  filter: ((m: Message) => boolean) | null = null;
+  delivered = 0;
+
+  constructor(ids: NodeId[], over: Partial<RaftConfig> = {}, conf: ConfState = confOf(ids)) {
+    for (const id of ids) this.add(id, over, conf);
+  }
+
+  add(id: NodeId, over: Partial<RaftConfig> = {}, conf: ConfState = confOf([])): TestNode {
+    const storage = new MemoryStorage(conf);
+    const group = new RaftGroup(raftConfig(id, over), storage, new SeededPrng(id * 7919));
+    const node: TestNode = { id, group, storage, applied: [], appliedIndex: 0, readStates: [],
+      conf };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  node(id: NodeId): TestNode {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** Restarts `id` from what its storage holds (everything was persisted synchronously). */
+  restart(id: NodeId, over: Partial<RaftConfig> = {}): TestNode {
+    const old = this.node(id);
+    const snapIndex = old.storage.snapshot().meta.index;
+    const group = new RaftGroup(raftConfig(id, { ...over, applied: snapIndex }), old.storage,
+      new SeededPrng(id * 7919 + 1));
+    const node: TestNode = { ...old, group, appliedIndex: snapIndex, readStates: [] };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  /** Collects and handles every node's Ready until none is left; queues the messages. */
+  settle(): void {
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const n of this.nodes.values()) {
+        while (n.group.hasReady()) {
+          this.handleReady(n);
+          progress = true;
+        }
+      }
+    }
+  }
+
+  private handleReady(n: TestNode): void {
+    const rd = n.group.ready();
+    this.queue.push(...rd.messages);
+    if (rd.snapshot !== null) {
+      n.storage.applySnapshot(rd.snapshot);
+      n.appliedIndex = rd.snapshot.meta.index;
+      n.conf = rd.snapshot.meta.conf;
+    }
+    n.storage.append(rd.entries);
+    if (rd.hardState !== null) n.storage.setHardState(rd.hardState);
+    n.group.onPersisted(rd.number);
+    this.queue.push(...rd.messagesAfterPersist);
+    for (const e of rd.committedEntries) this.apply(n, e);
+    if (rd.committedEntries.length > 0) n.group.onApplied(n.appliedIndex);
+    n.readStates.push(...rd.readStates);
+  }
+
+  private apply(n: TestNode, e: Entry): void {
+    if (e.index <= n.appliedIndex) return;
+    n.appliedIndex = e.index;
+    if (e.kind === EntryKind.ConfChange) n.conf = n.group.applyConfChange(e);
+    else if (e.data.length > 0) n.applied.push(text.decode(e.data));
+  }
+
+  /** Delivers queued messages (and what they cause) until the network is quiet. */
+  deliver(max = 100_000): void {
+    this.settle();
+    for (let i = 0; this.queue.length > 0; i++) {
+      if (i >= max) throw new Error('deliver: messages never stopped');
+      const m = this.queue.shift()!;
+      const to = this.nodes.get(m.to);
+      if (to === undefined || this.cut.has(`${m.from}-${m.to}`)) continue;
+      if (this.filter !== null && !this.filter(m)) continue;
+      to.group.step(m);
+      this.delivered++;
+      this.settle();
+    }
+  }
+
+  tick(id: NodeId, count = 1): void {
+    for (let i = 0; i < count; i++) this.node(id).group.tick();
+  }
+
+  /** Ticks every node `count` times, delivering after each round. */
+  tickAll(count = 1): void {
+    for (let i = 0; i < count; i++) {
+      for (const n of this.nodes.values()) n.group.tick();
+      this.deliver();
+    }
+  }
+
+  elect(id: NodeId): void {
+    this.node(id).group.campaign();
+    this.deliver();
+    if (this.node(id).group.raft.role !== Role.Leader) throw new Error(`n${id} did not win`);
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.nodes.keys()) {
+      if (other === id) continue;
+      this.cut.add(`${id}-${other}`);
+      this.cut.add(`${other}-${id}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  leaders(): NodeId[] {
+    return [...this.nodes.values()].filter((n) => n.group.raft.role === Role.Leader)
+      .map((n) => n.id);
+  }
+}
