@@ -41,6 +41,25 @@ export function data(s: string): Uint8Array {
   return bytes.encode(s);
 }
 
+/** A MemoryStorage holding entries with the given terms at indexes 1.. (data "t<term>i<index>"),
+ *  and a hard state: a hand-built log (paper Figure 8, divergent tails). */
+export function storageWithLog(conf: ConfState, terms: readonly number[],
+  hard: { term: number; vote?: NodeId; commit?: number }): MemoryStorage {
+  const storage = new MemoryStorage(conf);
+  storage.append(terms.map((term, i) => ({
+    term, index: i + 1, kind: EntryKind.Normal, data: bytes.encode(`t${term}i${i + 1}`),
+  })));
+  storage.setHardState({ term: hard.term, vote: hard.vote ?? 0, commit: hard.commit ?? 0 });
+  return storage;
+}
+
+/** Terms of a node's persisted log, indexes firstIndex..lastIndex. */
+export function logTerms(storage: MemoryStorage): number[] {
+  const out: number[] = [];
+  for (let i = storage.firstIndex(); i <= storage.lastIndex(); i++) out.push(storage.term(i));
+  return out;
+}
+
 export class Cluster {
   readonly nodes = new Map<NodeId, TestNode>();
   queue: Message[] = [];
@@ -49,13 +68,18 @@ export class Cluster {
   /** Called for every message before delivery; false drops it. */
   filter: ((m: Message) => boolean) | null = null;
   delivered = 0;
+  /** Every message handed to a node, in delivery order (tests count round trips with it). */
+  trace: Message[] = [];
+  /** Called after every delivered message and every tick round (invariant checks). */
+  onStep: (() => void) | null = null;
 
   constructor(ids: NodeId[], over: Partial<RaftConfig> = {}, conf: ConfState = confOf(ids)) {
     for (const id of ids) this.add(id, over, conf);
   }
 
-  add(id: NodeId, over: Partial<RaftConfig> = {}, conf: ConfState = confOf([])): TestNode {
-    const storage = new MemoryStorage(conf);
+  /** `storage` may be prebuilt (a hand-made log and hard state, e.g. paper Figure 8). */
+  add(id: NodeId, over: Partial<RaftConfig> = {}, conf: ConfState = confOf([]),
+    storage: MemoryStorage = new MemoryStorage(conf)): TestNode {
     const group = new RaftGroup(raftConfig(id, over), storage, new SeededPrng(id * 7919));
     const node: TestNode = { id, group, storage, applied: [], appliedIndex: 0, readStates: [],
       conf };
@@ -100,6 +124,10 @@ export class Cluster {
       n.storage.applySnapshot(rd.snapshot);
       n.appliedIndex = rd.snapshot.meta.index;
       n.conf = rd.snapshot.meta.conf;
+      // The state machine image is the applied list as JSON (see compact()).
+      if (rd.snapshot.data.length > 0) {
+        n.applied = JSON.parse(text.decode(rd.snapshot.data)) as string[];
+      }
     }
     n.storage.append(rd.entries);
     if (rd.hardState !== null) n.storage.setHardState(rd.hardState);
@@ -128,7 +156,9 @@ export class Cluster {
       if (this.filter !== null && !this.filter(m)) continue;
       to.group.step(m);
       this.delivered++;
+      this.trace.push(m);
       this.settle();
+      this.onStep?.();
     }
   }
 
@@ -141,7 +171,44 @@ export class Cluster {
     for (let i = 0; i < count; i++) {
       for (const n of this.nodes.values()) n.group.tick();
       this.deliver();
+      this.onStep?.();
     }
+  }
+
+  /** Ticks every node until exactly one leader exists; returns it. */
+  tickUntilLeader(maxRounds = 200): NodeId {
+    for (let i = 0; i < maxRounds; i++) {
+      const leaders = this.leaders();
+      if (leaders.length === 1) return leaders[0]!;
+      this.tickAll();
+    }
+    throw new Error('tickUntilLeader: no single leader');
+  }
+
+  /** Snapshots `id`'s state machine at its applied index (the applied list as JSON) and
+   *  compacts its log up to there (paper 7). Returns the snapshot index. */
+  compact(id: NodeId): number {
+    const n = this.node(id);
+    const index = n.appliedIndex;
+    n.storage.createSnapshot(index, n.conf, bytes.encode(JSON.stringify(n.applied)));
+    n.storage.compact(index);
+    return index;
+  }
+
+  /** Messages of `kind` in the trace, optionally only from/to a node. */
+  traced(kind: number, from?: NodeId, to?: NodeId): Message[] {
+    return this.trace.filter((m) => m.kind === kind && (from === undefined || m.from === from) &&
+      (to === undefined || m.to === to));
+  }
+
+  /** Campaigns until `id` wins (a first try may only teach it a newer term). */
+  electEventually(id: NodeId, tries = 3): void {
+    for (let i = 0; i < tries; i++) {
+      this.node(id).group.campaign();
+      this.deliver();
+      if (this.node(id).group.raft.role === Role.Leader) return;
+    }
+    throw new Error(`n${id} did not win in ${tries} tries`);
   }
 
   elect(id: NodeId): void {
