@@ -28,7 +28,10 @@ export class RaftLog {
     this.committed = first - 1;
     this.applying = first - 1;
     this.applied = first - 1;
-    const commit = storage.initialState().hardState.commit;
+    // The snapshot is of committed state, even if the hard state recording that commit was
+    // not synced before a crash (a commit-only hard state needs no fsync).
+    const commit = Math.max(storage.initialState().hardState.commit,
+      storage.snapshot().meta.index);
     if (commit > this.committed) this.commitTo(commit);
     if (applied > this.applied) this.appliedTo(applied);
   }
