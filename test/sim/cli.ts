@@ -42,7 +42,7 @@ function line(r: SimResult, ms: number): string {
     `proposals=${r.proposals} committedMax=${r.committedMax} applies=${r.checker.applies} ` +
     `crashes=${r.crashes} lostWrites=${r.lostWrites} partitions=${r.partitions} ` +
     `snapshots=${r.snapshotsSent} reads=${r.readsAnswered} transfers=${r.transfers} ` +
-    `leaders=${r.checker.leaders} healedIn=${r.livenessTicks}t ${ms}ms`;
+    `leaders=${r.checker.leaders} quiesces=${r.quiesces} healedIn=${r.livenessTicks}t ${ms}ms`;
 }
 
 const started = Date.now();

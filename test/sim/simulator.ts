@@ -56,6 +56,8 @@ export interface SimResult {
   readonly snapshotsSent: number;
   readonly readsAnswered: number;
   readonly transfers: number;
+  /** Groups that stopped ticking (MultiRaftNode quiescence), summed over nodes and restarts. */
+  readonly quiesces: number;
   readonly livenessTicks: number;
   readonly checker: Checker['stats'];
 }
@@ -109,6 +111,7 @@ export class Simulation {
   private readsAnswered = 0;
   private transfers = 0;
   private readSeq = 0;
+  private quiescesBeforeRestarts = 0;
 
   constructor(readonly options: SimOptions) {
     this.prng = new SeededPrng(options.seed);
@@ -190,6 +193,8 @@ export class Simulation {
       partitions: this.partitions, lostWrites: this.lostWrites,
       snapshotsSent: this.snapshotsSent, readsAnswered: this.readsAnswered,
       transfers: this.transfers, livenessTicks, checker: this.checker.stats,
+      quiesces: this.quiescesBeforeRestarts +
+        [...this.nodes.values()].reduce((n, x) => n + x.multi.stats.quiesces, 0),
     };
   }
 
@@ -454,6 +459,7 @@ export class Simulation {
   private crash(node: SimNode): void {
     node.up = false;
     node.diskBusy = false;
+    this.quiescesBeforeRestarts += node.multi.stats.quiesces;
     this.lostWrites += node.disk.crash();
     this.crashes += 1;
   }

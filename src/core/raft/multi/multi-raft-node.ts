@@ -138,18 +138,19 @@ export class MultiRaftNode {
     return this.liveness.isDown(peer);
   }
 
-  /** One logical tick: ticks every group that is not quiesced, then quiesces idle leaders. */
+  /** One logical tick: quiesces idle leaders (judged on the state the last turn left, before
+   *  this tick queues its heartbeats), then ticks every group that is not quiesced. */
   tick(): void {
     this.ticks += 1;
     for (const peer of this.liveness.expire(this.ticks)) this.onPeerDown(peer);
     for (const [group, h] of this.groups) {
+      if (h.quiesceAllowed && !h.quiesced) this.maybeQuiesce(group, h);
       if (h.quiesced) {
         this.stats.groupTicksSkipped += 1;
         continue;
       }
       h.raft.tick();
       this.stats.groupTicks += 1;
-      if (h.quiesceAllowed) this.maybeQuiesce(group, h);
     }
   }
 
