@@ -1,8 +1,9 @@
 // Membership changes (thesis 4.1-4.3): learners catch up without voting, single-step voter
 // changes, joint consensus with automatic leave, and the changes that are refused.
 import { describe, expect, it } from 'vitest';
-import { type ConfChange, ConfChangeKind, MsgKind, ProposeError, Role } from
-  '../../src/core/raft/types.js';
+import {
+  type ConfChange, ConfChangeKind, EntryKind, MsgKind, ProposeError, type RaftConfig, Role,
+} from '../../src/core/raft/types.js';
 import { Cluster, confOf, data } from './harness.js';
 
 const { AddVoter, AddLearner, Remove } = ConfChangeKind;
@@ -14,9 +15,9 @@ const change = (...changes: [kind: number, node: number][]): ConfChange => ({
 /** Cluster 1,2,3 led by 1, plus new nodes `extra` with empty logs, and some committed entries.
  *  A new node starts from the group's genesis configuration (the bootstrap ConfState of the
  *  index-0 snapshot): replaying the log's conf changes onto it yields the leader's config. */
-function grown(extra: number[]): Cluster {
-  const c = new Cluster([1, 2, 3]);
-  for (const id of extra) c.add(id, {}, confOf([1, 2, 3]));
+function grown(extra: number[], over: Partial<RaftConfig> = {}): Cluster {
+  const c = new Cluster([1, 2, 3], over);
+  for (const id of extra) c.add(id, over, confOf([1, 2, 3]));
   c.elect(1);
   for (const s of ['a', 'b', 'c']) c.node(1).group.propose(data(s));
   c.deliver();
@@ -187,6 +188,29 @@ describe('membership', () => {
     for (const id of [1, 4, 5]) {
       expect(c.node(id).conf.voters).toEqual([1, 4, 5]);
       expect(c.node(id).conf.votersOutgoing).toEqual([]);
+    }
+  });
+
+  it('[thesis 4.3] a new leader elected in an autoLeave joint config leaves it', () => {
+    // msgBytesMax 1: the (6-byte) leave entry always travels alone, so it can be dropped alone.
+    const c = grown([4], { msgBytesMax: 1 });
+    const isLeave = (d: Uint8Array): boolean => d.length === 6 && d[1] === 1;
+    // The old leader's leave entry never gets out; then the old leader is cut off.
+    c.filter = (m) => !(m.kind === MsgKind.App && m.from === 1 &&
+      m.entries.some((e) => e.kind === EntryKind.ConfChange && isLeave(e.data)));
+    c.node(1).group.proposeConfChange(change([AddVoter, 4], [Remove, 3]));
+    c.deliver();
+    for (const id of [2, 4]) {
+      expect(c.node(id).conf.voters, `n${id}`).toEqual([1, 2, 4]);
+      expect(c.node(id).conf.votersOutgoing, `n${id}`).toEqual([1, 2, 3]);
+    }
+    c.filter = null;
+    c.isolate(1);
+    c.electEventually(2); // votes of 2, 4 (incoming) and 2, 3 (outgoing)
+    c.deliver();
+    for (const id of [2, 3, 4]) {
+      expect(c.node(id).conf.voters, `n${id}`).toEqual([1, 2, 4]);
+      expect(c.node(id).conf.votersOutgoing, `n${id}`).toEqual([]);
     }
   });
 
