@@ -6,7 +6,7 @@ import { MemoryStorage } from '../../src/core/raft/memory-storage.js';
 import { SeededPrng } from '../../src/core/raft/prng.js';
 import { RaftGroup } from '../../src/core/raft/raft-group.js';
 import {
-  type ConfState, type Entry, EntryKind, type Message, type NodeId, type RaftConfig,
+  type ConfState, type Entry, EntryKind, type Message, MsgKind, type NodeId, type RaftConfig,
   type ReadState, Role,
 } from '../../src/core/raft/types.js';
 
@@ -68,6 +68,8 @@ export class Cluster {
   /** Called for every message before delivery; false drops it. */
   filter: ((m: Message) => boolean) | null = null;
   delivered = 0;
+  /** Which queued message to deliver next (default 0: FIFO); tests reorder with it. */
+  pick: ((queueLength: number) => number) | null = null;
   /** Every message handed to a node, in delivery order (tests count round trips with it). */
   trace: Message[] = [];
   /** Called after every delivered message and every tick round (invariant checks). */
@@ -96,10 +98,14 @@ export class Cluster {
   /** Restarts `id` from what its storage holds (everything was persisted synchronously). */
   restart(id: NodeId, over: Partial<RaftConfig> = {}): TestNode {
     const old = this.node(id);
-    const snapIndex = old.storage.snapshot().meta.index;
+    const snap = old.storage.snapshot();
+    const snapIndex = snap.meta.index;
     const group = new RaftGroup(raftConfig(id, { ...over, applied: snapIndex }), old.storage,
       new SeededPrng(id * 7919 + 1));
-    const node: TestNode = { ...old, group, appliedIndex: snapIndex, readStates: [] };
+    // The state machine restarts from the snapshot image and re-applies the log after it.
+    const applied = snap.data.length > 0 ? JSON.parse(text.decode(snap.data)) as string[] : [];
+    const node: TestNode = { ...old, group, applied, appliedIndex: snapIndex, readStates: [],
+      conf: snap.meta.conf };
     this.nodes.set(id, node);
     return node;
   }
@@ -150,10 +156,15 @@ export class Cluster {
     this.settle();
     for (let i = 0; this.queue.length > 0; i++) {
       if (i >= max) throw new Error('deliver: messages never stopped');
-      const m = this.queue.shift()!;
+      const at = this.pick === null ? 0 : this.pick(this.queue.length);
+      const m = at === 0 ? this.queue.shift()! : this.queue.splice(at, 1)[0]!;
       const to = this.nodes.get(m.to);
-      if (to === undefined || this.cut.has(`${m.from}-${m.to}`)) continue;
-      if (this.filter !== null && !this.filter(m)) continue;
+      const dropped = to === undefined || this.cut.has(`${m.from}-${m.to}`) ||
+        (this.filter !== null && !this.filter(m));
+      // The transport reports a snapshot's fate to the leader (etcd ReportSnapshot): without
+      // it a lost MsgSnap or ack would leave the follower in the snapshot state for good.
+      if (m.kind === MsgKind.Snap) this.nodes.get(m.from)?.group.reportSnapshot(m.to, !dropped);
+      if (dropped) continue;
       to.group.step(m);
       this.delivered++;
       this.trace.push(m);
