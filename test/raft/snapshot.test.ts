@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeMessage } from '../../src/core/raft/message.js';
 import { ProgressState } from '../../src/core/raft/progress.js';
-import { MsgKind, Role } from '../../src/core/raft/types.js';
+import { ConfChangeKind, MsgKind, Role } from '../../src/core/raft/types.js';
 import { Cluster, confOf, data } from './harness.js';
 
 /** Node 3 is cut off while the leader (1) commits `count` entries and compacts its log. */
@@ -88,6 +88,31 @@ describe('snapshot', () => {
     expect(resp.index).toBe(f.group.raft.log.committed);
     expect(f.storage.snapshot().meta.index).toBe(before);
     expect(f.group.raft.role).toBe(Role.Follower);
+  });
+
+  it('[paper 7, thesis 4.2.1] a node added after the last compaction is not sent a snapshot ' +
+    'that excludes it (it would ignore it) but the next one, which includes it', () => {
+    const c = new Cluster([1, 2, 3]);
+    const fresh = c.add(4, {}, confOf([1, 2, 3])); // the group's genesis configuration
+    c.elect(1);
+    for (let i = 0; i < 5; i++) c.node(1).group.propose(data(`e${i}`));
+    c.deliver();
+    c.compact(1); // the snapshot's configuration is 1, 2, 3
+    c.trace = [];
+    expect(c.node(1).group.proposeConfChange({
+      changes: [{ kind: ConfChangeKind.AddLearner, node: 4 }], leaveJoint: false,
+    })).toBe(null);
+    c.deliver(); // used to livelock: Snap, ignored, SnapStatus, probe, Snap...
+    c.tickAll(3);
+    expect(c.traced(MsgKind.Snap, 1, 4)).toEqual([]);
+    expect(c.node(1).conf.learners).toEqual([4]);
+    // Once the leader snapshots a state that includes the learner, it is sent and installed.
+    const snapIndex = c.compact(1);
+    c.tickAll(3);
+    expect(c.traced(MsgKind.Snap, 1, 4).length).toBe(1);
+    expect(fresh.storage.snapshot().meta.index).toBe(snapIndex);
+    expect(c.node(4).conf).toEqual(c.node(1).conf);
+    expect(c.node(4).applied).toEqual(c.node(1).applied);
   });
 
   it('[paper 7] a snapshot for a configuration that excludes the receiver is ignored', () => {

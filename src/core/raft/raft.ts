@@ -132,6 +132,9 @@ export class Raft {
     const snapshot = this.log.snapshot();
     assert(snapshot.meta.index > 0, 'entries compacted without a snapshot');
     assert(snapshot.meta.index >= this.log.firstIndex() - 1, 'snapshot older than the log');
+    // The follower would ignore a snapshot of a config it is not in (restore), and the ack of
+    // its commit index would send it again at once: wait for the caller's next snapshot.
+    if (!inConfState(snapshot.meta.conf, to)) return false;
     pr.becomeSnapshot(snapshot.meta.index);
     this.send({ kind: MsgKind.Snap, to, snapshot });
     return true;
@@ -618,6 +621,11 @@ export class Raft {
 
 /** A leave-joint ConfChange (no changes), pre-encoded. */
 const encodeLeaveJoint: Uint8Array = Uint8Array.of(1, 1, 0, 0, 0, 0);
+
+function inConfState(cs: ConfState, id: NodeId): boolean {
+  return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id) ||
+    cs.learnersNext.includes(id);
+}
 
 function validateConfig(cfg: RaftConfig): void {
   assert(cfg.id > 0, 'raft config: id must be > 0');
