@@ -1,0 +1,244 @@
+// A small schema-driven binary codec for the plain API objects (src/core/api/types.ts) that
+// cross the rings and live in Raft entries. A schema lists fields in order; the encoding is
+// their values back to back (no names, no tags), so it is compact and cheap, and a schema
+// change is a format change (bump the entry version in messages/kahuna.ts).
+//   num   float64 (int64 wire values are safe JS integers)   str   u32 length + UTF-8
+//   bytes u32 length + bytes                                 bool  u8
+//   hlc   i32 node, f64 physical, u32 counter                '?'   suffix: u8 presence first
+//   a nested schema (object), [schema] for a list (u32 count + items), {opt: schema} for a
+//   nested object that may be null
+import { assert } from '../../assert.js';
+
+export type Scalar = 'num' | 'str' | 'bytes' | 'bool' | 'hlc' | 'num?' | 'str?' | 'bytes?';
+export type Kind = Scalar | Schema | readonly [Schema] | OptionalSchema;
+/** A nested object that may be null: a presence byte, then the object. */
+export interface OptionalSchema {
+  readonly opt: Schema;
+}
+export type Schema = readonly (readonly [string, Kind])[];
+
+const utf8 = new TextEncoder();
+const utf8Decode = new TextDecoder('utf-8');
+
+export class BinWriter {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = v;
+  }
+
+  u32(v: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+
+  i32(v: number): void {
+    this.reserve(4);
+    this.view.setInt32(this.length, v, true);
+    this.length += 4;
+  }
+
+  f64(v: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.length, v, true);
+    this.length += 8;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  str(s: string): void {
+    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
+    this.reserve(4 + s.length * 3);
+    const at = this.length + 4;
+    const { written } = utf8.encodeInto(s, this.buf.subarray(at));
+    this.view.setUint32(this.length, written, true);
+    this.length = at + written;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+export class BinReader {
+  private readonly view: DataView;
+  at = 0;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private need(n: number): void {
+    if (this.at + n > this.buf.length) throw new CodecError('truncated message');
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.at++]!;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.at, true);
+    this.at += 4;
+    return v;
+  }
+
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.at, true);
+    this.at += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.at, true);
+    this.at += 8;
+    return v;
+  }
+
+  bytes(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const b = this.buf.slice(this.at, this.at + n);
+    this.at += n;
+    return b;
+  }
+
+  str(): string {
+    const n = this.u32();
+    this.need(n);
+    const s = utf8Decode.decode(this.buf.subarray(this.at, this.at + n));
+    this.at += n;
+    return s;
+  }
+
+  done(): boolean {
+    return this.at === this.buf.length;
+  }
+}
+
+/** A malformed message: a bug or corruption, reported as data by the caller. */
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+}
+
+type Obj = Record<string, unknown>;
+
+function writeScalar(w: BinWriter, kind: Scalar, v: unknown): void {
+  if (kind.endsWith('?')) {
+    if (v === null || v === undefined) {
+      w.u8(0);
+      return;
+    }
+    w.u8(1);
+    writeScalar(w, kind.slice(0, -1) as Scalar, v);
+    return;
+  }
+  switch (kind) {
+    case 'num': return w.f64(v as number);
+    case 'str': return w.str(v as string);
+    case 'bytes': return w.bytes(v as Uint8Array);
+    case 'bool': return w.u8(v === true ? 1 : 0);
+    case 'hlc': {
+      const h = v as { n: number; l: number; c: number };
+      w.i32(h.n);
+      w.f64(h.l);
+      w.u32(h.c);
+      return;
+    }
+  }
+}
+
+function readScalar(r: BinReader, kind: Scalar): unknown {
+  if (kind.endsWith('?')) return r.u8() === 0 ? null : readScalar(r, kind.slice(0, -1) as Scalar);
+  switch (kind) {
+    case 'num': return r.f64();
+    case 'str': return r.str();
+    case 'bytes': return r.bytes();
+    case 'bool': return r.u8() !== 0;
+    case 'hlc': return { n: r.i32(), l: r.f64(), c: r.u32() };
+  }
+  throw new CodecError(`unknown kind ${String(kind)}`);
+}
+
+export function writeValue(w: BinWriter, kind: Kind, v: unknown): void {
+  if (typeof kind === 'string') return writeScalar(w, kind as Scalar, v);
+  if (isOptional(kind)) {
+    w.u8(v === null || v === undefined ? 0 : 1);
+    if (v !== null && v !== undefined) writeObject(w, kind.opt, v as Obj);
+    return;
+  }
+  if (isList(kind)) {
+    const items = v as readonly unknown[];
+    w.u32(items.length);
+    for (const item of items) writeObject(w, kind[0], item as Obj);
+    return;
+  }
+  writeObject(w, kind as Schema, v as Obj);
+}
+
+export function readValue(r: BinReader, kind: Kind): unknown {
+  if (typeof kind === 'string') return readScalar(r, kind as Scalar);
+  if (isOptional(kind)) return r.u8() === 0 ? null : readObject(r, kind.opt);
+  if (isList(kind)) {
+    const n = r.u32();
+    const out: unknown[] = [];
+    for (let i = 0; i < n; i++) out.push(readObject(r, kind[0]));
+    return out;
+  }
+  return readObject(r, kind as Schema);
+}
+
+function isOptional(kind: Kind): kind is OptionalSchema {
+  return !Array.isArray(kind) && typeof kind === 'object';
+}
+
+function isList(kind: Kind): kind is readonly [Schema] {
+  return Array.isArray(kind) && kind.length === 1 && Array.isArray(kind[0]) &&
+    Array.isArray((kind[0] as Schema)[0]);
+}
+
+export function writeObject(w: BinWriter, schema: Schema, obj: Obj): void {
+  for (const [name, kind] of schema) writeValue(w, kind, obj[name]);
+}
+
+export function readObject(r: BinReader, schema: Schema): Obj {
+  const obj: Obj = {};
+  for (const [name, kind] of schema) obj[name] = readValue(r, kind);
+  return obj;
+}
+
+export function encode(schema: Schema, obj: object): Uint8Array {
+  const w = new BinWriter();
+  writeObject(w, schema, obj as Obj);
+  return w.finish();
+}
+
+export function decode<T>(schema: Schema, bytes: Uint8Array): T {
+  const r = new BinReader(bytes);
+  const obj = readObject(r, schema);
+  if (!r.done()) throw new CodecError('trailing bytes after message');
+  assert(typeof obj === 'object', 'decoded object');
+  return obj as T;
+}
