@@ -10,6 +10,8 @@ import { CpuPool } from './cpu-pool.js';
 import { createHttpServer, RestRouter } from './rest/router.js';
 import { registerSystemRoutes } from './rest/system-routes.js';
 import { registerHonuRoutes } from './rest/honu-routes.js';
+import { registerKahunaRoutes } from './rest/kahuna-routes.js';
+import type { KahunaBackend } from '../core/api/types.js';
 import { createGrpcServer } from './grpc/grpc-server.js';
 import { startListener, type Listener } from './listener.js';
 import { listenerDrainMsDefault, shutdownDeadlineMs } from '../limits.js';
@@ -26,6 +28,8 @@ export interface StartOptions {
   /** Install SIGTERM/SIGINT handlers that close the node and exit the process (the CLI). */
   readonly handleSignals?: boolean;
   readonly log?: Logger;
+  /** When given, Kahuna's lock, KV, sequence and membership REST routes are served from it. */
+  readonly backend?: KahunaBackend;
 }
 
 export async function startNode(config: NodeConfig,
@@ -48,6 +52,7 @@ export async function startNode(config: NodeConfig,
     }),
   });
   registerHonuRoutes(router, { supervisor, pool, partitions: config.partitions });
+  if (options.backend !== undefined) registerKahunaRoutes(router, { backend: options.backend });
   let listener: Listener;
   try {
     listener = await startListener({
