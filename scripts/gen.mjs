@@ -3,7 +3,9 @@
 // gRPC messages and services (ts-proto through the protoc binary shipped on npm).
 // flatc is not on npm: install Debian's flatbuffers-compiler (flatc 2.0.8) to regenerate.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync,
+} from 'node:fs';
 import { join, basename } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -28,20 +30,39 @@ function genFlatbuffers(schema, outFile) {
   }
 }
 
-genFlatbuffers('ring.fbs', 'src/ipc/generated/ring.ts');
+// Steps to run: `npm run gen` runs both; `npm run gen -- grpc` (or `flatbuffers`) runs one,
+// so the protos can be regenerated on a machine without flatc.
+const steps = process.argv.slice(2);
+const wants = (step) => steps.length === 0 || steps.includes(step);
 
-// ts-proto for the Kahuna-compatible services (one protoc run per file: wire.md 1.2 warns
-// that TYPE_NONE is declared in two files and one invocation over both fails).
-const protoFiles = readdirSync(join(root, 'proto')).filter((f) => f.endsWith('.proto'));
-for (const file of protoFiles) {
+if (wants('flatbuffers')) genFlatbuffers('ring.fbs', 'src/ipc/generated/ring.ts');
+
+// ts-proto for the Kahuna-compatible services, one protoc run per file: wire.md 1.2 warns that
+// TYPE_NONE is declared in two files and one invocation over both fails. outputJsonMethods=false
+// because only the binary codec travels (it also halves the output). Enums stay TS enums so a
+// plain number from the backend is assignable to an enum field without a cast.
+const grpcOut = join(root, 'src', 'main', 'grpc', 'generated');
+const tsProtoOptions = [
+  'outputServices=grpc-js', 'esModuleInterop=true', 'importSuffix=.js', 'env=node',
+  'forceLong=bigint', 'outputJsonMethods=false',
+].join(',');
+
+function genGrpc() {
+  const protoFiles = readdirSync(join(root, 'proto')).filter((f) => f.endsWith('.proto')).sort();
+  rmSync(grpcOut, { recursive: true, force: true }); // no stale output of a removed proto
+  mkdirSync(grpcOut, { recursive: true });
   const protoc = join(root, 'node_modules', '.bin', 'protoc');
   const plugin = join(root, 'node_modules', '.bin', 'protoc-gen-ts_proto');
-  execFileSync(protoc, [
-    `--plugin=protoc-gen-ts_proto=${plugin}`,
-    `--ts_proto_out=${join(root, 'src', 'generated')}`,
-    '--ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,forceLong=bigint',
-    `--proto_path=${join(root, 'proto')}`,
-    join(root, 'proto', file),
-  ], { stdio: 'inherit' });
-  console.log(`gen: proto/${file} -> src/generated/${basename(file, '.proto')}.ts`);
+  for (const file of protoFiles) {
+    execFileSync(protoc, [
+      `--plugin=protoc-gen-ts_proto=${plugin}`,
+      `--ts_proto_out=${grpcOut}`,
+      `--ts_proto_opt=${tsProtoOptions}`,
+      `--proto_path=${join(root, 'proto')}`,
+      join(root, 'proto', file),
+    ], { stdio: 'inherit' });
+    console.log(`gen: proto/${file} -> src/main/grpc/generated/${basename(file, '.proto')}.ts`);
+  }
 }
+
+if (wants('grpc')) genGrpc();
