@@ -2,7 +2,8 @@
 // changes, joint consensus with automatic leave, and the changes that are refused.
 import { describe, expect, it } from 'vitest';
 import {
-  type ConfChange, ConfChangeKind, EntryKind, MsgKind, ProposeError, type RaftConfig, Role,
+  type ConfChange, ConfChangeKind, EntryKind, type Message, MsgKind, ProposeError,
+  type RaftConfig, Role,
 } from '../../src/core/raft/types.js';
 import { Cluster, confOf, data } from './harness.js';
 
@@ -123,6 +124,35 @@ describe('membership', () => {
     c.node(leader).group.propose(data('d'));
     c.deliver();
     expect(c.node(leader === 2 ? 3 : 2).applied).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('[thesis 4.2.2] a removed leader with a longer log keeps leading until its log is ' +
+    'committed in the new config (else the last voter could never be elected)', () => {
+    // Two voters; leader 3 removes itself and appends 'x'. Node 1 receives the removal but
+    // neither 'x' nor the news that the removal committed: it still counts 3 as a voter, and
+    // 3 would refuse it a vote (3's log is longer) once 3 stepped down.
+    const c = new Cluster([1, 3], { msgBytesMax: 1 });
+    c.elect(3);
+    c.node(3).group.propose(data('a'));
+    c.deliver();
+    const hasX = (m: Message): boolean => m.entries.some((e) => e.data.length === 1 &&
+      e.data[0] === 0x78);
+    c.filter = (m) => !(m.kind === MsgKind.App && m.from === 3 && hasX(m));
+    expect(c.node(3).group.proposeConfChange(change([Remove, 3]))).toBe(null);
+    expect(c.node(3).group.propose(data('x'))).toBe(null);
+    c.deliver();
+    expect(c.node(3).conf.voters).toEqual([1]);
+    expect(c.node(1).conf.voters).toEqual([1, 3]); // the removal is not known committed
+    expect(c.node(3).group.raft.role).toBe(Role.Leader); // it waits to hand 'x' over
+    expect(c.node(3).group.propose(data('y'))).toBe(ProposeError.NotMember);
+    c.filter = null;
+    c.tickAll(50);
+    expect(c.leaders()).toEqual([1]);
+    expect(c.node(1).conf.voters).toEqual([1]);
+    expect(c.node(1).applied).toEqual(['a', 'x']);
+    expect(c.node(1).group.propose(data('z'))).toBe(null);
+    c.deliver();
+    expect(c.node(1).applied).toEqual(['a', 'x', 'z']);
   });
 
   it('[thesis 4.3] joint consensus replaces two voters; autoLeave leaves C_old,new at once',

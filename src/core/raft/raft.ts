@@ -539,12 +539,22 @@ export class Raft {
     if (!isVoter(cfg, this.id)) {
       // Removed or demoted: tell followers the commit index, then step down (thesis 4.2.2).
       this.bcastAppend();
-      this.becomeFollower(this.term, 0);
+      this.maybeStepDownRemoved();
       return;
     }
     if (this.leadTransferee !== 0 && !isVoter(cfg, this.leadTransferee)) this.leadTransferee = 0;
     if (this.maybeCommit()) this.onCommitAdvanced();
     else for (const id of this.trk.ids) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
+  /** Thesis 4.2.2: a leader no longer in the configuration steps down, but only once its
+   *  whole log is committed in the new one. Before that, a voter that has not yet learned the
+   *  commit of the removal still counts us as a voter, and we would refuse it our vote for
+   *  its shorter log: with two voters left, no one could ever be elected. Until then we keep
+   *  replicating (proposals and reads are refused: we are not a member). */
+  maybeStepDownRemoved(): void {
+    if (this.role !== Role.Leader || isVoter(this.trk.config, this.id)) return;
+    if (this.trk.committed() >= this.log.lastIndex()) this.becomeFollower(this.term, 0);
   }
 
   /** Leader, after the caller applied up to `index`: leave an auto-leave joint config. */

@@ -1,7 +1,7 @@
 // Messages a leader handles (etcd stepLeader). Each handler is one message kind; the table in
 // step-tables.ts dispatches to them.
 import { changeConfig, decodeConfChange } from './conf-change.js';
-import { ProgressState } from './progress.js';
+import { isVoter, ProgressState } from './progress.js';
 import type { Raft } from './raft.js';
 import type { StepResult } from './step-tables.js';
 import { EntryKind, type Message, ProposeError } from './types.js';
@@ -15,7 +15,8 @@ export function onLeaderBeat(r: Raft): StepResult {
 /** Thesis 6.2: a leader that has not heard from a quorum within an election timeout steps
  *  down, so a partitioned leader stops serving (and stops blocking lease reads elsewhere). */
 export function onLeaderCheckQuorum(r: Raft): StepResult {
-  if (!r.trk.quorumActive(r.id)) {
+  // A removed leader is in no quorum: it leads only to hand over its log (thesis 4.2.2).
+  if (!r.trk.quorumActive(r.id) && isVoter(r.trk.config, r.id)) {
     r.becomeFollower(r.term, 0);
     return null;
   }
@@ -47,6 +48,7 @@ export function onLeaderProp(r: Raft, m: Message): StepResult {
 }
 
 export function onLeaderReadIndex(r: Raft, m: Message): StepResult {
+  if (!isVoter(r.trk.config, r.id)) return null; // removed, stepping down: the read retries
   if (r.trk.isSingleton()) {
     // A lone voter is its own quorum: the commit index is safe as it is (etcd).
     r.respondToReadIndex(m, r.log.committed);
@@ -90,6 +92,7 @@ export function onLeaderAppResp(r: Raft, m: Message): StepResult {
   // Flow control may have room again: send as many (size-limited) appends as fit.
   while (r.maybeSendAppend(m.from, false)) { /* until paused or caught up */ }
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);
+  r.maybeStepDownRemoved();
   return null;
 }
 
