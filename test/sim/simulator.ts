@@ -13,7 +13,7 @@ import type { PeerBatch } from '../../src/core/raft/multi/peer-batch.js';
 import { SeededPrng } from '../../src/core/raft/prng.js';
 import { RaftGroup } from '../../src/core/raft/raft-group.js';
 import {
-  type ConfState, EntryKind, type GroupId, type NodeId, type RaftConfig, type Ready, Role,
+  type ConfChange, ConfChangeKind, type ConfChangeKindValue, type ConfState, EntryKind, type GroupId, type NodeId, type RaftConfig, type Ready, Role,
 } from '../../src/core/raft/types.js';
 import { Checker, SimViolation } from './checker.js';
 import { fastDisk, SimDisk, slowDisk } from './disk.js';
@@ -41,12 +41,16 @@ export interface SimScenario {
   readonly checkQuorum: boolean;
   readonly quiesce: boolean;
   readonly compactEvery: number;
-  readonly faults: boolean;
+  /** Clients also change groups' membership: learners join and are promoted, voters leave,
+   *  one at a time or two at once through a joint configuration. */
+  readonly membership: boolean;
+  /** Append size cap: small caps split catch-up into many partial acks. */
+  readonly msgBytesMax: number;
 }
 
 export interface SimResult {
   readonly seed: number;
-  readonly scenario: SimScenario;
+  scenario: SimScenario;
   readonly events: number;
   readonly proposals: number;
   readonly committedMax: number;
@@ -56,6 +60,8 @@ export interface SimResult {
   readonly snapshotsSent: number;
   readonly readsAnswered: number;
   readonly transfers: number;
+  /** Membership changes applied (counted at the leader). */
+  readonly confChanges: number;
   /** Groups that stopped ticking (MultiRaftNode quiescence), summed over nodes and restarts. */
   readonly quiesces: number;
   readonly livenessTicks: number;
@@ -100,7 +106,9 @@ export class Simulation {
   readonly checker = new Checker();
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly ids: NodeId[];
-  private readonly bootstrap: ConfState;
+  /** Each group's initial configuration, the same on every node (members or not, as
+   *  `--initial-cluster` is): a node that joins later replays the log on top of it. */
+  private readonly bootstraps = new Map<GroupId, ConfState>();
   private faulty = true;
   private events = 0;
   private proposals = 0;
@@ -110,6 +118,7 @@ export class Simulation {
   private snapshotsSent = 0;
   private readsAnswered = 0;
   private transfers = 0;
+  private confChanges = 0;
   private readSeq = 0;
   private quiescesBeforeRestarts = 0;
 
@@ -125,12 +134,23 @@ export class Simulation {
       checkQuorum: p.chance(0.7),
       quiesce: p.chance(0.5),
       compactEvery: [8, 32, 128][p.nextInt(3)]!,
-      faults: true,
+      // A removed voter that missed its removal campaigns with stale configs; without
+      // pre-vote or check-quorum's leader stickiness it disrupts forever (thesis 4.2.3).
+      membership: p.chance(0.5),
+      msgBytesMax: [16, 256, 4096][p.nextInt(3)]!,
     };
+    if (!this.scenario.preVote && !this.scenario.checkQuorum) {
+      this.scenario = { ...this.scenario, membership: false };
+    }
     this.net = new SimNetwork(this.prng.fork('network'));
     this.ids = Array.from({ length: this.scenario.nodes }, (_, i) => i + 1);
-    this.bootstrap = { voters: this.ids, learners: [], votersOutgoing: [], learnersNext: [],
-      autoLeave: false };
+    for (let g = 1; g <= this.scenario.groups; g++) {
+      let voters = this.ids;
+      // With churn, five-node clusters start groups on three nodes, so others can join.
+      if (this.scenario.membership && this.ids.length === 5) voters = pickThree(p, this.ids);
+      this.bootstraps.set(g, { voters, learners: [], votersOutgoing: [], learnersNext: [],
+        autoLeave: false });
+    }
     for (const id of this.ids) this.createNode(id);
   }
 
@@ -138,7 +158,8 @@ export class Simulation {
     const s = this.scenario;
     return {
       id, group, electionTicks: 10, heartbeatTicks: 1, preVote: s.preVote,
-      checkQuorum: s.checkQuorum, inflightMsgsMax: 16, inflightBytesMax: 0, msgBytesMax: 256,
+      checkQuorum: s.checkQuorum, inflightMsgsMax: 16, inflightBytesMax: 0,
+      msgBytesMax: s.msgBytesMax,
       uncommittedBytesMax: 0, committedBytesPerReadyMax: 512, readOnly: 'safe',
       leaseDriftTicks: 0, applied,
     };
@@ -148,7 +169,7 @@ export class Simulation {
     const disk = new SimDisk(this.prng.fork(`disk-${id}`));
     const node: SimNode = { id, epoch: 0, up: true, multi: this.newMulti(id, 0), disk,
       groups: new Map(), diskBusy: false };
-    for (let g = 1; g <= this.scenario.groups; g++) disk.addGroup(g, this.bootstrap);
+    for (let g = 1; g <= this.scenario.groups; g++) disk.addGroup(g, this.bootstraps.get(g)!);
     this.nodes.set(id, node);
     this.boot(node);
   }
@@ -192,7 +213,7 @@ export class Simulation {
       proposals: this.proposals, committedMax: this.committedMax(), crashes: this.crashes,
       partitions: this.partitions, lostWrites: this.lostWrites,
       snapshotsSent: this.snapshotsSent, readsAnswered: this.readsAnswered,
-      transfers: this.transfers, livenessTicks, checker: this.checker.stats,
+      transfers: this.transfers, confChanges: this.confChanges, livenessTicks, checker: this.checker.stats,
       quiesces: this.quiescesBeforeRestarts +
         [...this.nodes.values()].reduce((n, x) => n + x.multi.stats.quiesces, 0),
     };
@@ -280,8 +301,13 @@ export class Simulation {
     c.onEntries(node.id, group, rd.entries);
     if (rd.hardState !== null) {
       c.onCommit(node.id, group, rd.hardState.commit, rd.hardState.term);
-      c.checkDurable(group, rd.hardState.commit, [g.conf.voters, g.conf.votersOutgoing],
-        (n) => this.nodes.get(n)?.disk.durable.get(group));
+      // The leader commits by its own configuration: check durability against exactly that.
+      const raft = g.raft.raft;
+      if (raft.role === Role.Leader) {
+        const [incoming, outgoing] = raft.trk.config.voters;
+        c.checkDurable(group, rd.hardState.commit, [[...incoming], [...outgoing]],
+          (n) => this.nodes.get(n)?.disk.durable.get(group));
+      }
     }
     if (rd.softState !== null && rd.softState.role === Role.Leader) {
       c.onLeader(node.id, group, g.raft.raft.term);
@@ -292,7 +318,10 @@ export class Simulation {
       if (e.index <= g.machine.applied) continue; // below a snapshot restored meanwhile
       g.machine.apply(e);
       c.onApply(node.id, group, e, g.machine.hash);
-      if (e.kind === EntryKind.ConfChange) g.conf = g.raft.applyConfChange(e);
+      if (e.kind === EntryKind.ConfChange) {
+        g.conf = g.raft.applyConfChange(e);
+        if (g.raft.raft.role === Role.Leader) this.confChanges += 1;
+      }
     }
     if (rd.committedEntries.length > 0) node.multi.onApplied(group, g.machine.applied);
     for (const rs of rd.readStates) g.reads.set(readKey(rs.context), rs.index);
@@ -350,8 +379,9 @@ export class Simulation {
     const group = 1 + p.nextInt(this.scenario.groups);
     const r = p.nextInt(100);
     if (r < 80) this.propose(group, 1 + p.nextInt(4));
-    else if (r < 95) this.read(group);
-    else this.transfer(group);
+    else if (r < 93) this.read(group);
+    else if (r < 97 || !this.scenario.membership) this.transfer(group);
+    else this.reconfigure(group);
     if (this.faulty) this.queue.after(1 + p.nextInt(6), { kind: 'client' });
   }
 
@@ -369,15 +399,26 @@ export class Simulation {
     return best;
   }
 
+  /** Any node that believes it leads the group: clients with stale leader information reach
+   *  deposed leaders too, which grows the divergent uncommitted tails of paper Figure 8. */
+  private someLeader(group: GroupId): SimNode | undefined {
+    const leaders = [...this.nodes.values()].filter((n) => n.up &&
+      n.groups.get(group)!.raft.raft.role === Role.Leader);
+    if (leaders.length === 0) return undefined;
+    return leaders[this.clientPrng.nextInt(leaders.length)];
+  }
+
   private propose(group: GroupId, count: number): boolean {
-    const node = this.leaderNode(group);
+    const node = this.faulty ? this.someLeader(group) : this.leaderNode(group);
     if (node === undefined) return false;
-    let ok = false;
+    const datas: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
       const data = new Uint8Array(8);
       new DataView(data.buffer).setFloat64(0, ++this.proposals);
-      if (node.multi.propose(group, data) === null) ok = true;
+      datas.push(data);
     }
+    const ok = (count === 1 ? node.multi.propose(group, datas[0]!)
+      : node.multi.proposeMany(group, datas)) === null;
     this.process(node);
     return ok;
   }
@@ -400,6 +441,34 @@ export class Simulation {
     if (to === node.id) return;
     this.transfers += 1;
     node.multi.transferLeader(group, to);
+    this.process(node);
+  }
+
+  /** One membership step chosen from the leader's configuration: add a learner, promote
+   *  one, remove a voter (at least two stay), or swap a learner for a voter in one joint
+   *  change. The leader refuses it while another change is pending. */
+  private reconfigure(group: GroupId): void {
+    const node = this.leaderNode(group);
+    if (node === undefined) return;
+    const cfg = node.groups.get(group)!.raft.raft.trk.config;
+    if (cfg.voters[1].size > 0) return; // joint: the leader leaves it on its own
+    const p = this.clientPrng;
+    const voters = [...cfg.voters[0]].sort((a, b) => a - b);
+    const learners = [...cfg.learners].sort((a, b) => a - b);
+    const outside = this.ids.filter((id) => !cfg.voters[0].has(id) && !cfg.learners.has(id));
+    const pick = <T>(xs: readonly T[]): T => xs[p.nextInt(xs.length)]!;
+    const options: ConfChange[] = [];
+    if (outside.length > 0) {
+      options.push(single(ConfChangeKind.AddLearner, pick(outside)));
+    }
+    if (learners.length > 0) options.push(single(ConfChangeKind.AddVoter, pick(learners)));
+    if (voters.length > 2) options.push(single(ConfChangeKind.Remove, pick(voters)));
+    if (learners.length > 0 && voters.length > 2) {
+      options.push({ changes: [{ kind: ConfChangeKind.AddVoter, node: pick(learners) },
+        { kind: ConfChangeKind.Remove, node: pick(voters) }], leaveJoint: false });
+    }
+    if (options.length === 0) return;
+    node.multi.proposeConfChange(group, pick(options));
     this.process(node);
   }
 
@@ -538,13 +607,27 @@ export class Simulation {
     if (raft.log.term(raft.log.committed) !== raft.term) return false;
     const applied = lr.machine.applied;
     if (applied !== raft.log.committed) return false;
+    if (raft.trk.config.voters[1].size > 0) return false; // still joint
+    const cfg = raft.trk.config;
     for (const n of this.nodes.values()) {
+      if (!cfg.voters[0].has(n.id) && !cfg.learners.has(n.id)) continue; // not a member now
       const g = n.groups.get(group)!;
       if (g.machine.applied !== applied) return false;
       if (n !== leader && g.raft.raft.role === Role.Leader) return false;
     }
     return true;
   }
+}
+
+function single(kind: ConfChangeKindValue, node: NodeId): ConfChange {
+  return { changes: [{ kind, node }], leaveJoint: false };
+}
+
+function pickThree(p: SeededPrng, ids: readonly NodeId[]): NodeId[] {
+  const pool = [...ids];
+  const out: NodeId[] = [];
+  while (out.length < 3) out.push(pool.splice(p.nextInt(pool.length), 1)[0]!);
+  return out.sort((a, b) => a - b);
 }
 
 function readKey(context: Uint8Array): string {

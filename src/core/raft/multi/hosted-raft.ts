@@ -28,6 +28,7 @@ export interface HostedRaft {
   step(msg: Message): void;
   campaign(): void;
   propose(data: Uint8Array): ProposeErrorValue | null;
+  proposeMany(datas: readonly Uint8Array[]): ProposeErrorValue | null;
   proposeConfChange(cc: ConfChange): ProposeErrorValue | null;
   transferLeader(to: NodeId): void;
   readIndex(context: Uint8Array): void;

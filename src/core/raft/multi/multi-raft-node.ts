@@ -179,6 +179,11 @@ export class MultiRaftNode {
     return this.wakeLocal(group).propose(data);
   }
 
+  /** Several entries in one step: one append and one broadcast for all of them. */
+  proposeMany(group: GroupId, datas: readonly Uint8Array[]): ProposeErrorValue | null {
+    return this.wakeLocal(group).proposeMany(datas);
+  }
+
   proposeConfChange(group: GroupId, cc: ConfChange): ProposeErrorValue | null {
     return this.wakeLocal(group).proposeConfChange(cc);
   }
