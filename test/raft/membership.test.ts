@@ -145,6 +145,10 @@ describe('membership', () => {
     expect(c.node(1).conf.voters).toEqual([1, 3]); // the removal is not known committed
     expect(c.node(3).group.raft.role).toBe(Role.Leader); // it waits to hand 'x' over
     expect(c.node(3).group.propose(data('y'))).toBe(ProposeError.NotMember);
+    // Its config [1] is a single voter, but not itself: it must not answer reads at once.
+    c.node(3).group.readIndex(new Uint8Array([1]));
+    c.deliver();
+    expect(c.node(3).readStates).toEqual([]);
     c.filter = null;
     c.tickAll(50);
     expect(c.leaders()).toEqual([1]);
