@@ -1,0 +1,161 @@
+// KahunaState: the KahunaStateStore of one partition and one durability namespace (issue 4,
+// deliverable 3). It composes the key/value store (kv-store.ts, kv-scan.ts), the lock table
+// (lock-table.ts) and the sequences (sequences.ts); each keeps its own dirty set and record
+// codec, and this class routes persistence by StateNamespace. Pure and deterministic.
+import { assert } from '../../assert.js';
+import type {
+  ExtendLockRequest, GetLockRequest, GetLockResponse, Hlc, KvDeleteManyRequest,
+  KvDeleteManyResponse, KvDeleteRequest, KvExtendRequest, KvGetByBucketRequest,
+  KvGetByRangeRequest, KvGetByRangeResponse, KvGetManyRequest, KvGetManyResponse,
+  KvGetRequest, KvReadResponse, KvScanByPrefixRequest, KvScanResponse, KvSetManyRequest,
+  KvSetManyResponse, KvSetRequest, KvWriteResponse, LockResponse, SeqCreateRequest,
+  SeqNameRequest, SeqReserveRequest, SeqUpdateRequest, SequenceAllocationResponse,
+  SequenceResponse, TryLockRequest, UnlockRequest,
+} from '../api/types.js';
+import { fnvField, fnvOffset } from './codec.js';
+import { StateNamespace, type KahunaStateStore, type StateRecord } from './kahuna-state.js';
+import { getByBucket, getByRange, scanByPrefix } from './kv-scan.js';
+import { KvStore } from './kv-store.js';
+import { LockTable } from './lock-table.js';
+import { Sequences } from './sequences.js';
+
+export interface KahunaStateOptions {
+  /** For diagnostics only: the state does not depend on where it lives. */
+  readonly partition?: number;
+  readonly nodeId?: number;
+}
+
+export class KahunaState implements KahunaStateStore {
+  readonly partition: number;
+  private readonly kv = new KvStore();
+  private readonly locks = new LockTable();
+  private readonly seqs = new Sequences();
+
+  constructor(opts: KahunaStateOptions = {}) {
+    this.partition = opts.partition ?? 0;
+    assert(Number.isInteger(this.partition) && this.partition >= 0, 'partition id');
+  }
+
+  // ---------------------------------------------------------------- locks (wire.md 4.1)
+  tryLock(req: TryLockRequest, now: Hlc): LockResponse {
+    return this.locks.tryLock(req, now);
+  }
+
+  extendLock(req: ExtendLockRequest, now: Hlc): LockResponse {
+    return this.locks.extendLock(req, now);
+  }
+
+  unlock(req: UnlockRequest, now: Hlc): LockResponse {
+    return this.locks.unlock(req, now);
+  }
+
+  getLock(req: GetLockRequest, now: Hlc): GetLockResponse {
+    return this.locks.getLock(req, now);
+  }
+
+  // ---------------------------------------------------------------- key/values (4.2, 4.3)
+  kvSet(req: KvSetRequest, now: Hlc): KvWriteResponse {
+    return this.kv.set(req, now);
+  }
+
+  kvExtend(req: KvExtendRequest, now: Hlc): KvWriteResponse {
+    return this.kv.extend(req, now);
+  }
+
+  kvDelete(req: KvDeleteRequest, now: Hlc): KvWriteResponse {
+    return this.kv.delete(req, now);
+  }
+
+  kvSetMany(req: KvSetManyRequest, now: Hlc): KvSetManyResponse {
+    return this.kv.setMany(req, now);
+  }
+
+  kvDeleteMany(req: KvDeleteManyRequest, now: Hlc): KvDeleteManyResponse {
+    return this.kv.deleteMany(req, now);
+  }
+
+  kvGet(req: KvGetRequest, now: Hlc): KvReadResponse {
+    return this.kv.read(req, now, true);
+  }
+
+  kvExists(req: KvGetRequest, now: Hlc): KvReadResponse {
+    return this.kv.read(req, now, false);
+  }
+
+  kvGetMany(req: KvGetManyRequest, now: Hlc): KvGetManyResponse {
+    return this.kv.readMany(req, now, true);
+  }
+
+  kvExistsMany(req: KvGetManyRequest, now: Hlc): KvGetManyResponse {
+    return this.kv.readMany(req, now, false);
+  }
+
+  kvGetByBucket(req: KvGetByBucketRequest, now: Hlc): KvScanResponse {
+    return getByBucket(this.kv.tree, req, now);
+  }
+
+  kvScanByPrefix(req: KvScanByPrefixRequest, now: Hlc): KvScanResponse {
+    return scanByPrefix(this.kv.tree, req, now);
+  }
+
+  kvGetByRange(req: KvGetByRangeRequest, now: Hlc): KvGetByRangeResponse {
+    return getByRange(this.kv.tree, req, now);
+  }
+
+  // ---------------------------------------------------------------- sequences (4.6)
+  seqCreate(req: SeqCreateRequest, now: Hlc): SequenceResponse {
+    return this.seqs.create(req, now);
+  }
+
+  seqUpdate(req: SeqUpdateRequest, now: Hlc): SequenceResponse {
+    return this.seqs.update(req, now);
+  }
+
+  seqDelete(req: SeqNameRequest, now: Hlc): SequenceResponse {
+    return this.seqs.delete(req, now);
+  }
+
+  seqReserve(req: SeqReserveRequest, now: Hlc): SequenceAllocationResponse {
+    return this.seqs.reserve(req, now);
+  }
+
+  seqGet(req: SeqNameRequest, now: Hlc): SequenceResponse {
+    return this.seqs.get(req, now);
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  takeDirty(): StateRecord[] {
+    const tagged = (namespace: number) =>
+      (r: { key: Uint8Array; value: Uint8Array | null }): StateRecord => ({ namespace, ...r });
+    return [
+      ...this.kv.takeDirty().map(tagged(StateNamespace.Kv)),
+      ...this.locks.takeDirty().map(tagged(StateNamespace.Lock)),
+      ...this.seqs.takeDirty().map(tagged(StateNamespace.Sequence)),
+    ];
+  }
+
+  load(record: StateRecord): void {
+    switch (record.namespace) {
+      case StateNamespace.Kv:
+        this.kv.load(record.key, record.value);
+        return;
+      case StateNamespace.Lock:
+        this.locks.load(record.key, record.value);
+        return;
+      case StateNamespace.Sequence:
+        this.seqs.load(record.key, record.value);
+        return;
+      default:
+        assert(false, `not a Kahuna state namespace: ${record.namespace}`);
+    }
+  }
+
+  /** FNV-1a over every record, namespace by namespace, each in key order. */
+  hash(): number {
+    let h = fnvField(fnvOffset, Uint8Array.of(StateNamespace.Kv));
+    h = this.kv.hashInto(h);
+    h = this.locks.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Lock)));
+    return this.seqs.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Sequence)));
+  }
+}

@@ -1,0 +1,243 @@
+// The key/values of one durability namespace (wire.md 4.2, 4.3, 4.7): an ordered map from key
+// to its MVCC record, point operations and batches. Scans are in kv-scan.ts. Pure and
+// deterministic: `now` is the leader-stamped HLC of the entry being applied, or of the read.
+import m from 'sorted-btree';
+import { assert } from '../../assert.js';
+import { KvFlags, KvState, KvType, reservedKeyPrefix } from '../api/codes.js';
+import {
+  hlcZero, type Hlc, type KvDeleteManyItem, type KvDeleteManyRequest, type KvDeleteManyResponse,
+  type KvDeleteRequest, type KvExtendRequest, type KvGetManyRequest, type KvGetManyResponse,
+  type KvGetRequest, type KvReadItem, type KvReadResponse, type KvSetManyRequest,
+  type KvSetManyResponse, type KvSetRequest, type KvWriteItem, type KvWriteResponse,
+} from '../api/types.js';
+import { compareKeys, fnvField, fromUtf8, utf8 } from './codec.js';
+import { copyHlc, expiryAfter, hlcIsZero } from './hlc.js';
+import {
+  currentOf, decodeKvEntry, encodeKvEntry, isLiveAt, newRevision, revisionNumbered, tombstone,
+  visibleRevision, withExpiry, withRevision, type KvEntry, type KvRevision,
+} from './kv-entry.js';
+import { expiresMsMax } from './state-limits.js';
+
+type BTreeClass = typeof m.default;
+// Node's ESM loader hands over the CJS module.exports (the class sits on .default); vitest's
+// interop may hand over the class itself.
+const BTree: BTreeClass = (m as unknown as { default?: BTreeClass }).default ??
+  (m as unknown as BTreeClass);
+export type KvTree = InstanceType<typeof BTree<string, KvEntry>>;
+
+/** Empty, reserved (`__kahuna:`), or not representable in a proto3 string (lone surrogates). */
+export function isBadKey(key: string): boolean {
+  return key.length === 0 || key.startsWith(reservedKeyPrefix) || !key.isWellFormed();
+}
+
+function isBadExpiresMs(ms: number): boolean {
+  return !Number.isInteger(ms) || ms < 0 || ms > expiresMsMax;
+}
+
+function writeAnswer(type: number, revision: number, lastModified: Hlc): KvWriteResponse {
+  return { type, revision, lastModified };
+}
+
+const readMissAnswer: KvReadResponse = {
+  type: KvType.DoesNotExist, value: null, revision: 0, expires: hlcZero, lastUsed: hlcZero,
+  lastModified: hlcZero, state: KvState.Undefined,
+};
+
+function readAnswer(type: number, rev: KvRevision, entry: KvEntry, withValue: boolean):
+  KvReadResponse {
+  return {
+    type, value: withValue ? rev.value : null, revision: rev.revision, expires: rev.expires,
+    lastUsed: entry.lastUsed, lastModified: rev.lastModified, state: rev.state,
+  };
+}
+
+function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Exactly one condition bit is checked (wire.md 4.2), in this order; none: unconditional. */
+function conditionHolds(req: KvSetRequest, cur: KvRevision | null, live: boolean): boolean {
+  if ((req.flags & KvFlags.SetIfExists) !== 0) return live;
+  if ((req.flags & KvFlags.SetIfNotExists) !== 0) return !live;
+  if ((req.flags & KvFlags.SetIfEqualToValue) !== 0) {
+    return live && cur !== null && bytesEqual(cur.value, req.compareValue);
+  }
+  if ((req.flags & KvFlags.SetIfEqualToRevision) !== 0) {
+    return live && cur !== null && cur.revision === req.compareRevision;
+  }
+  return true;
+}
+
+function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
+  return bytes === null ? null : bytes.slice();
+}
+
+export class KvStore {
+  readonly tree: KvTree = new BTree<string, KvEntry>(undefined, compareKeys);
+  private readonly dirty = new Set<string>();
+
+  private put(key: string, entry: KvEntry): void {
+    this.tree.set(key, entry);
+    this.dirty.add(key);
+  }
+
+  set(req: KvSetRequest, now: Hlc): KvWriteResponse {
+    if (isBadKey(req.key) || isBadExpiresMs(req.expiresMs)) {
+      return writeAnswer(KvType.InvalidInput, 0, hlcZero);
+    }
+    if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
+    const entry = this.tree.get(req.key);
+    const cur = entry === undefined ? null : currentOf(entry);
+    const live = cur !== null && isLiveAt(cur, now);
+    if (!conditionHolds(req, cur, live)) {
+      // NotSet carries the current revision: -1 never existed, else the last one (wire.md 4.9.8)
+      return cur === null ? writeAnswer(KvType.NotSet, -1, hlcZero) :
+        writeAnswer(KvType.NotSet, cur.revision, cur.lastModified);
+    }
+    const stamp = copyHlc(now);
+    const archived = (req.flags & KvFlags.SetNoRevision) === 0;
+    const rev = newRevision(cur === null ? 0 : cur.revision + 1, copyBytes(req.value),
+      expiryAfter(stamp, req.expiresMs), stamp, archived);
+    this.put(req.key, withRevision(entry, rev, stamp));
+    return writeAnswer(KvType.Set, rev.revision, stamp);
+  }
+
+  extend(req: KvExtendRequest, now: Hlc): KvWriteResponse {
+    if (isBadKey(req.key) || isBadExpiresMs(req.expiresMs)) {
+      return writeAnswer(KvType.InvalidInput, 0, hlcZero);
+    }
+    if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
+    const entry = this.tree.get(req.key);
+    if (entry === undefined) return writeAnswer(KvType.DoesNotExist, 0, hlcZero);
+    const cur = currentOf(entry);
+    if (!isLiveAt(cur, now)) return writeAnswer(KvType.DoesNotExist, cur.revision, cur.lastModified);
+    const stamp = copyHlc(now);
+    this.put(req.key, withExpiry(entry, expiryAfter(stamp, req.expiresMs), stamp));
+    return writeAnswer(KvType.Extended, cur.revision, cur.lastModified);
+  }
+
+  delete(req: KvDeleteRequest, now: Hlc): KvWriteResponse {
+    if (isBadKey(req.key)) return writeAnswer(KvType.InvalidInput, 0, hlcZero);
+    if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
+    const entry = this.tree.get(req.key);
+    if (entry === undefined) return writeAnswer(KvType.DoesNotExist, 0, hlcZero);
+    const cur = currentOf(entry);
+    if (cur.state === KvState.Deleted) {
+      return writeAnswer(KvType.DoesNotExist, cur.revision, cur.lastModified);
+    }
+    // A live or expired-but-resident value is deletable: tombstone at r + 1 (wire.md 4.2 note).
+    const stamp = copyHlc(now);
+    this.put(req.key, withRevision(entry, tombstone(cur.revision + 1, stamp), stamp));
+    return writeAnswer(KvType.Deleted, cur.revision + 1, stamp);
+  }
+
+  /** Get and exists: latest, an archived revision, or a snapshot (wire.md 4.2). */
+  read(req: KvGetRequest, now: Hlc, withValue: boolean): KvReadResponse {
+    if (isBadKey(req.key) || !Number.isSafeInteger(req.revision) || req.revision < -1) {
+      return { ...readMissAnswer, type: KvType.InvalidInput };
+    }
+    // Transactions come later; a revision together with a snapshot time is contradictory
+    // (Kahuna Script `GET k AT 1 AS OF t` is Errored, kahuna-reference 9.2).
+    if (!hlcIsZero(req.txId)) return { ...readMissAnswer, type: KvType.Errored };
+    if (req.revision >= 0 && !hlcIsZero(req.readTimestamp)) {
+      return { ...readMissAnswer, type: KvType.Errored };
+    }
+    const entry = this.tree.get(req.key);
+    if (entry === undefined) return readMissAnswer;
+    let rev = visibleRevision(entry, req.readTimestamp, now);
+    if (req.revision >= 0) {
+      // An archived revision answers while it is a live value (tombstones and expired miss).
+      rev = revisionNumbered(entry, req.revision);
+      if (rev !== null && !isLiveAt(rev, now)) rev = null;
+    }
+    if (rev === null) return readMissAnswer;
+    return readAnswer(withValue ? KvType.Get : KvType.Exists, rev, entry, withValue);
+  }
+
+  setMany(req: KvSetManyRequest, now: Hlc): KvSetManyResponse {
+    const txn = req.items.some((item) => !hlcIsZero(item.txId));
+    const reserved = req.items.some((item) => item.key.startsWith(reservedKeyPrefix));
+    if (txn || reserved) {
+      const items = req.items.map((item) => writeItem(item, item.durability,
+        writeAnswer(KvType.InvalidInput, 0, hlcZero)));
+      return { type: txn ? KvType.InvalidInput : KvType.Set, items };
+    }
+    const items = req.items.map((item) => writeItem(item, item.durability, this.set(item, now)));
+    return { type: KvType.Set, items };
+  }
+
+  deleteMany(req: KvDeleteManyRequest, now: Hlc): KvDeleteManyResponse {
+    const txn = req.items.some((item) => !hlcIsZero(item.txId));
+    const registered = req.coordinatorKey !== null && req.coordinatorKey !== '' &&
+      req.operationIdHigh !== null && req.operationIdLow !== null;
+    const reserved = req.items.some((item) => item.key.startsWith(reservedKeyPrefix));
+    if (txn || reserved) {
+      // Unregistered transactional batch or a reserved key: every row InvalidInput (wire.md
+      // 4.3, 4.7). A registered one needs transactions, which come later: Errored.
+      const type = txn && registered ? KvType.Errored : KvType.InvalidInput;
+      const items = req.items.map((item) => writeItem(item, item.durability,
+        writeAnswer(type, 0, hlcZero)));
+      return { type: txn ? type : KvType.Deleted, items };
+    }
+    const items = req.items.map((item) => writeItem(item, item.durability,
+      this.delete(deleteRequestOf(item), now)));
+    return { type: KvType.Deleted, items };
+  }
+
+  readMany(req: KvGetManyRequest, now: Hlc, withValue: boolean): KvGetManyResponse {
+    const txn = !hlcIsZero(req.txId);
+    const reserved = req.items.some((item) => item.key.startsWith(reservedKeyPrefix));
+    const items: KvReadItem[] = req.items.map((item) => {
+      const answer = txn || reserved ? { ...readMissAnswer, type: KvType.InvalidInput } :
+        this.read({
+          key: item.key, revision: item.revision, readTimestamp: req.readTimestamp,
+          durability: item.durability, txId: hlcZero, coordinatorKey: '', operationIdHigh: 0,
+          operationIdLow: 0,
+        }, now, withValue);
+      return { ...answer, key: item.key, durability: item.durability };
+    });
+    return { type: txn ? KvType.InvalidInput : KvType.Get, items };
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  takeDirty(): Array<{ key: Uint8Array; value: Uint8Array | null }> {
+    const keys = [...this.dirty].sort(compareKeys);
+    this.dirty.clear();
+    return keys.map((key) => {
+      const entry = this.tree.get(key);
+      return { key: utf8(key), value: entry === undefined ? null : encodeKvEntry(entry) };
+    });
+  }
+
+  load(key: Uint8Array, value: Uint8Array | null): void {
+    const name = fromUtf8(key);
+    assert(name.length > 0, 'a kv record has a key');
+    if (value === null) this.tree.delete(name);
+    else this.tree.set(name, decodeKvEntry(value));
+  }
+
+  /** Folds every record, in key order, into an FNV digest. */
+  hashInto(hash: number): number {
+    let h = hash;
+    this.tree.forEachPair((key, entry) => {
+      h = fnvField(fnvField(h, utf8(key)), encodeKvEntry(entry));
+    });
+    return h;
+  }
+}
+
+function writeItem(item: { readonly key: string }, durability: number,
+  answer: KvWriteResponse): KvWriteItem {
+  return { ...answer, key: item.key, durability };
+}
+
+function deleteRequestOf(item: KvDeleteManyItem): KvDeleteRequest {
+  return {
+    key: item.key, durability: item.durability, txId: item.txId, coordinatorKey: '',
+    operationIdHigh: 0, operationIdLow: 0,
+  };
+}

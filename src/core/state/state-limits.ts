@@ -1,0 +1,30 @@
+// Limits of the Kahuna state machine (style.md rule 3: every limit named). They live beside the
+// state code for now; src/limits.ts is the project's single table and should absorb them.
+import { assert } from '../../assert.js';
+import { idempotencyKeyBytesMax, scanItemsMax, sequenceNameCharsMax } from '../api/codes.js';
+
+/** Revisions one key keeps in memory (the current one included) for revision and snapshot
+ *  reads (wire.md 4.7: "at least the last few"). Older ones are pruned. */
+export const kvRevisionsRetainedMax = 32;
+/** Rows of one GetByBucket / ScanByPrefix answer, and of one GetByRange page. */
+export const kvScanRowsMax = scanItemsMax;
+/** Idempotency keys one sequence remembers; the oldest is forgotten first. */
+export const seqIdempotencyKeysRetainedMax = 1024;
+/** Sequence values must stay exact JS numbers (wire.md 1.5): Number.MAX_SAFE_INTEGER is the
+ *  practical int64 cap; an allocation past it is MaxValueExceeded. */
+export const seqValueMax = Number.MAX_SAFE_INTEGER;
+export const seqValueMin = -Number.MAX_SAFE_INTEGER;
+/** Count of one reservation and BlockSize are int32 on the wire. */
+export const seqReserveCountMax = 2 ** 31 - 1;
+export const seqBlockSizeMax = 2 ** 31 - 1;
+/** Lease and TTL lengths are int32 milliseconds on the wire. */
+export const expiresMsMax = 2 ** 31 - 1;
+export const seqNameCharsMax = sequenceNameCharsMax;
+export const seqIdempotencyKeyBytesMax = idempotencyKeyBytesMax;
+/** A GetByRange cursor longer than this is malformed (a key plus a few header bytes). */
+export const rangeCursorCharsMax = 64 * 1024;
+
+assert(kvRevisionsRetainedMax >= 2, 'history must keep at least one revision before the last');
+assert(kvScanRowsMax >= 1, 'scans must return rows');
+assert(seqIdempotencyKeysRetainedMax >= 1, 'idempotency must remember a key');
+assert(Number.isSafeInteger(seqValueMax) && seqValueMin === -seqValueMax, 'sequence bounds');
