@@ -98,6 +98,12 @@ export const threadIdleWaitMs = 50;
 export const shutdownDeadlineMs = 4_500;
 assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds its cap');
 
+// --- Partition workers running Raft (src/core/partition/partition-core.ts) ---
+/** Raft tick of every partition group. Election timeouts are 10-20 ticks. */
+export const raftTickMs = 100;
+/** A partition materializes its state and compacts its log after this many applied entries. */
+export const partitionCheckpointEntries = 20_000;
+
 // --- Raft core (src/core/raft/) ---
 /** ReadIndex requests one leader tracks while their heartbeat round is out (thesis 6.4). */
 export const raftReadIndexPendingMax = 4096;
@@ -121,3 +127,7 @@ assert(
   multiRaftPeerBeaconIntervalTicksDefault < multiRaftPeerDownAfterTicksDefault,
   'beacons must come faster than the peer-down timeout',
 );
+
+// --- gRPC services (src/main/grpc/) ---
+/** Unanswered requests on one batch stream (wire.md 2.7) before the server stops reading it. */
+export const grpcBatchInflightMax = 4096;

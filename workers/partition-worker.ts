@@ -1,21 +1,35 @@
-// Partition worker thread: glue only. Wires the rings to the partitions' state, owns the loop
-// (drain main ring -> handle requests -> drain writer ring -> one publish per ring per turn).
-// It never blocks: it waits with Doorbell.wait (Atomics.waitAsync), so its timers keep running.
+// Partition worker thread: glue only. Restores its partitions from the writer, wires the rings
+// to a PartitionCore (src/core/partition/partition-core.ts), owns the Raft tick timer and the
+// loop (drain writer ring -> drain main ring -> one core turn -> one publish per ring). It never
+// blocks: it waits with Doorbell.wait (Atomics.waitAsync), so its timers keep running.
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../src/assert.js';
 import { errorData, errorId, type ErrorData } from '../src/errors.js';
 import { encodeClientReply, FrameReader, Body } from '../src/ipc/frames.js';
 import type { ClientRequest } from '../src/ipc/frames.js';
 import { LeaderTable } from '../src/ipc/leader-table.js';
-import { Op, isOpKind } from '../src/ipc/ops.js';
+import { Op } from '../src/ipc/ops.js';
+import { isKahunaOp } from '../src/ipc/messages/kahuna.js';
 import type { PartitionEvent, PartitionWorkerData } from '../src/ipc/partition-protocol.js';
 import { Doorbell, RingConsumer, RingProducer } from '../src/ipc/ring.js';
-import { WriterClient } from '../src/ipc/writer-client.js';
-import { stateKey } from '../src/core/writer/keys.js';
+import { WriterClient, type WriteOpInput } from '../src/ipc/writer-client.js';
+import type { KeyValueData } from '../src/ipc/frames.js';
+import {
+  checkpointKey, decodeKey, hardStateKey, raftLogRange, stateKey, stateRange,
+} from '../src/core/writer/keys.js';
 import {
   PartitionState, PING_COUNTER_NAME, decodeU64, encodeU64,
 } from '../src/core/partition/partition-state.js';
-import { threadIdleWaitMs, workerDrainFramesMax } from '../src/limits.js';
+import { PartitionCore, type RestoredPartition } from '../src/core/partition/partition-core.js';
+import {
+  decodeCheckpoint, decodeEntry, decodeHardState,
+} from '../src/core/partition/raft-records.js';
+import { StateNamespace, type StateRecord } from '../src/core/state/kahuna-state.js';
+import { KahunaState } from '../src/core/state/kahuna-state-impl.js';
+import { SeededPrng } from '../src/core/raft/prng.js';
+import {
+  partitionCheckpointEntries, raftTickMs, threadIdleWaitMs, workerDrainFramesMax,
+} from '../src/limits.js';
 
 assert(parentPort !== null, 'partition-worker runs as a worker thread');
 const port = parentPort;
@@ -24,18 +38,21 @@ const doorbell = new Doorbell(data.ownDoorbell);
 const fromMain = new RingConsumer(data.fromMain);
 const toMain = new RingProducer(data.toMain, data.mainDoorbell);
 const fromWriter = new RingConsumer(data.fromWriter);
-const writer = new WriterClient(new RingProducer(data.toWriter, data.writerDoorbell));
+/** Per partition: (writer sequence, core token) of each batch not yet acknowledged. */
+const tokens = new Map<number, [bigint, number][]>();
+const writer = new WriterClient(new RingProducer(data.toWriter, data.writerDoorbell),
+  { onAck });
 const leaders = new LeaderTable(data.leaderTable);
 const reader = new FrameReader();
-const states = new Map<number, PartitionState>();
+const pings = new Map<number, PartitionState>();
 const empty = new Uint8Array(0);
-/** Namespace byte of partition metadata in the materialized state (keys.ts stateKey). */
-const metaNamespace = 0;
 const pingCounterKey = new TextEncoder().encode(PING_COUNTER_NAME);
 
+let core: PartitionCore | null = null;
 let stopping = false;
 let inflight = 0;
 let publishScheduled = false;
+let readyPosted = false;
 
 function post(event: PartitionEvent): void {
   port.postMessage(event);
@@ -62,10 +79,7 @@ function reply(id: number, error: ErrorData | null, payload: Uint8Array): void {
     return;
   }
   // The main ring is full: wait for space (write() copies and keeps order), never drop.
-  toMain.write(frame).then(schedulePublish, (e: unknown) => {
-    post({ type: 'fatal', code: 'HONU_ERR_INTERNAL', detail: `reply lost: ${String(e)}` });
-    process.exit(1);
-  });
+  toMain.write(frame).then(schedulePublish, (e: unknown) => fail(`reply lost: ${String(e)}`));
 }
 
 function asErrorData(e: unknown): ErrorData {
@@ -73,10 +87,39 @@ function asErrorData(e: unknown): ErrorData {
   return errorData('HONU_ERR_INTERNAL', String(e));
 }
 
+/** The writer acknowledged (or failed) a batch: hand the core its tokens, in order. */
+function onAck(partition: number, sequence: bigint, error: ErrorData | null): void {
+  const queue = tokens.get(partition);
+  if (error !== null) {
+    // The writer posts fatal and exits; the supervisor restarts every worker from disk.
+    core?.failAll(`the write failed: ${error.detail}`);
+    return;
+  }
+  while (queue !== undefined && queue.length > 0 && queue[0]![0] <= sequence) {
+    const [, token] = queue.shift()!;
+    if (token > 0) core?.onPersisted(partition, token);
+  }
+}
+
+function persist(partition: number, ops: WriteOpInput[], token: number): void {
+  const before = writer.lastSequence(partition);
+  writer.persist(partition, ops).catch(() => {
+    // Reported through onAck (a failed write) or failAll (the writer went away).
+  });
+  if (writer.lastSequence(partition) === before) {
+    // Refused before it was sent (too much pending, or the batch does not fit a frame).
+    core?.failAll('the writer refused a batch');
+    return fail('the writer refused a persist batch');
+  }
+  let queue = tokens.get(partition);
+  if (queue === undefined) tokens.set(partition, queue = []);
+  queue.push([writer.lastSequence(partition), token]);
+}
+
 function onPingDurable(id: number, state: PartitionState): void {
   const value = state.nextPing();
   inflight += 1;
-  const key = stateKey(state.partition, metaNamespace, pingCounterKey);
+  const key = stateKey(state.partition, StateNamespace.Meta, pingCounterKey);
   writer.persist(state.partition, [{ kind: 'put', key, value: encodeU64(value) }]).then(
     () => {
       state.applyPing(value);
@@ -91,17 +134,20 @@ function onPingDurable(id: number, state: PartitionState): void {
 function onRequest(req: ClientRequest): void {
   const id = req.id();
   if (stopping) return reply(id, errorData('HONU_ERR_SHUTTING_DOWN'), empty);
-  const state = states.get(req.partition());
-  if (state === undefined) {
-    return reply(id, errorData('HONU_ERR_MUST_RETRY', `partition ${req.partition()} not here`),
-      empty);
-  }
   const op = req.op();
-  if (!isOpKind(op)) return reply(id, errorData('HONU_ERR_INVALID_INPUT', `bad op ${op}`), empty);
+  const partition = req.partition();
+  if (isKahunaOp(op) && core !== null) {
+    return core.onRequest(id, partition, op, req.payloadArray() ?? empty, Date.now());
+  }
+  const state = pings.get(partition);
+  if (state === undefined || core === null) {
+    return reply(id, errorData('HONU_ERR_MUST_RETRY', `partition ${partition} not here`), empty);
+  }
   switch (op) {
     case Op.Ping: return reply(id, null, req.payloadArray() ?? empty);
     case Op.PingDurable: return onPingDurable(id, state);
     case Op.SnapshotBytes: return reply(id, null, state.snapshotBytes());
+    default: return reply(id, errorData('HONU_ERR_INVALID_INPUT', `bad op ${op}`), empty);
   }
 }
 
@@ -120,18 +166,75 @@ function hasWork(): boolean {
   return fromMain.hasData() || fromWriter.hasData();
 }
 
-/** Loads every owned partition from the writer (the loop below delivers the replies). */
-async function restore(): Promise<void> {
-  await Promise.all(data.partitions.map(async (partition) => {
-    const state = new PartitionState(partition);
-    const stored = writer.get(stateKey(partition, metaNamespace, pingCounterKey));
+/** Every key of [start, end) from the writer, following `more` across pages. */
+async function readAll(start: Uint8Array, end: Uint8Array | null): Promise<KeyValueData[]> {
+  const out: KeyValueData[] = [];
+  let from = start;
+  for (;;) {
+    const page = writer.range(from, end);
     writer.flush();
-    const value = await stored;
-    state.restore(value === undefined ? 0n : decodeU64(value));
-    states.set(partition, state);
-    // Single node: this node leads every partition it hosts (issue 3 brings Raft elections).
-    leaders.publish(partition, data.nodeId, 1);
-  }));
+    const result = await page;
+    out.push(...result.entries);
+    const last = result.entries[result.entries.length - 1];
+    if (!result.more || last === undefined) return out;
+    from = Uint8Array.of(...last.key, 0); // the smallest key after `last`
+  }
+}
+
+async function restorePartition(partition: number): Promise<RestoredPartition> {
+  const hs = writer.get(hardStateKey(partition));
+  const cp = writer.get(checkpointKey(partition));
+  writer.flush();
+  const [hsBytes, cpBytes] = await Promise.all([hs, cp]);
+  const checkpoint = cpBytes === undefined ? null : decodeCheckpoint(cpBytes);
+  const records: StateRecord[] = [];
+  const range = stateRange(partition);
+  for (const kv of await readAll(range.start, range.end)) {
+    const key = decodeKey(kv.key);
+    assert(key.kind === 'state', 'state range holds state keys');
+    if (key.namespace === StateNamespace.Meta) continue;
+    records.push({ namespace: key.namespace, key: key.userKey, value: kv.value });
+  }
+  const log = raftLogRange(partition, (checkpoint?.index ?? 0) + 1);
+  const entries = (await readAll(log.start, log.end)).map((kv) => decodeEntry(kv.value));
+  const pingBytes = await writer.get(stateKey(partition, StateNamespace.Meta, pingCounterKey));
+  const ping = new PartitionState(partition);
+  ping.restore(pingBytes === undefined ? 0n : decodeU64(pingBytes));
+  pings.set(partition, ping);
+  return { partition, hardState: hsBytes === undefined ? null : decodeHardState(hsBytes),
+    checkpoint, records, entries };
+}
+
+async function restore(): Promise<void> {
+  const restored = await Promise.all(data.partitions.map(restorePartition));
+  const prng = new SeededPrng(data.nodeId * 1_000_003 + data.workerIndex);
+  core = new PartitionCore({
+    nodeId: data.nodeId, voters: [data.nodeId],
+    newStore: (partition) => new KahunaState({ partition, nodeId: data.nodeId }),
+    prng: (partition) => prng.fork(`raft-${partition}`),
+    checkpointEntries: partitionCheckpointEntries,
+  }, restored, {
+    reply: (id, payload) => reply(id, null, payload),
+    replyError: (id, error) => reply(id, error, empty),
+    persist,
+    leaderChanged: (partition, leader, term) => {
+      if (leader === 0) leaders.clear(partition);
+      else leaders.publish(partition, leader, term);
+    },
+  });
+  core.campaignAll();
+  turn();
+}
+
+/** One core turn: Readys, applies, replies; then one publish per ring. */
+function turn(): void {
+  if (core === null) return;
+  core.process(Date.now());
+  writer.flush();
+  if (!readyPosted && data.partitions.every((p) => core!.isLeader(p))) {
+    readyPosted = true;
+    post({ type: 'ready', restoredPartitions: data.partitions.length });
+  }
 }
 
 async function loop(): Promise<void> {
@@ -140,9 +243,10 @@ async function loop(): Promise<void> {
     await doorbell.wait(hasWork, threadIdleWaitMs);
     fromWriter.drain(onWriterFrame);
     fromMain.drain(onMainFrame, workerDrainFramesMax);
-    writer.flush();
+    turn();
     toMain.publish();
   }
+  core?.failAll('the node is shutting down');
   toMain.publish();
   post({ type: 'closed' });
 }
@@ -150,17 +254,23 @@ async function loop(): Promise<void> {
 port.on('message', (msg: unknown) => {
   if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'shutdown') {
     stopping = true;
+    core?.checkpointAll(); // a faster restart: less log to replay
+    writer.flush();
+    doorbell.ring();
   }
 });
 
-const looping = loop();
-restore().then(
-  () => post({ type: 'ready', restoredPartitions: states.size }),
-  (e: unknown) => fail(e),
-);
-looping.then(() => process.exit(0), (e: unknown) => fail(e));
+const ticker = setInterval(() => {
+  core?.tick();
+  turn();
+}, raftTickMs);
+ticker.unref();
 
-function fail(e: unknown): void {
-  post({ type: 'fatal', code: 'HONU_ERR_INTERNAL', detail: String(e) });
+const looping = loop();
+restore().catch((e: unknown) => fail(String(e)));
+looping.then(() => process.exit(0), (e: unknown) => fail(String(e)));
+
+function fail(detail: string): void {
+  post({ type: 'fatal', code: 'HONU_ERR_INTERNAL', detail });
   process.exit(1);
 }

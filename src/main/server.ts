@@ -12,6 +12,7 @@ import { registerSystemRoutes } from './rest/system-routes.js';
 import { registerHonuRoutes } from './rest/honu-routes.js';
 import { registerKahunaRoutes } from './rest/kahuna-routes.js';
 import type { KahunaBackend } from '../core/api/types.js';
+import { WorkerBackend } from './backend/worker-backend.js';
 import { createGrpcServer } from './grpc/grpc-server.js';
 import { startListener, type Listener } from './listener.js';
 import { listenerDrainMsDefault, shutdownDeadlineMs } from '../limits.js';
@@ -28,7 +29,7 @@ export interface StartOptions {
   /** Install SIGTERM/SIGINT handlers that close the node and exit the process (the CLI). */
   readonly handleSignals?: boolean;
   readonly log?: Logger;
-  /** When given, Kahuna's lock, KV, sequence and membership REST routes are served from it. */
+  /** Serves Kahuna's API from this backend instead of the node's partition workers (tests). */
   readonly backend?: KahunaBackend;
 }
 
@@ -52,7 +53,11 @@ export async function startNode(config: NodeConfig,
     }),
   });
   registerHonuRoutes(router, { supervisor, pool, partitions: config.partitions });
-  if (options.backend !== undefined) registerKahunaRoutes(router, { backend: options.backend });
+  const backend = options.backend ?? new WorkerBackend(supervisor, {
+    nodeId: config.nodeId, partitions: config.partitions,
+    endpoint: `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${config.port}`,
+  });
+  registerKahunaRoutes(router, { backend });
   let listener: Listener;
   try {
     listener = await startListener({

@@ -7,7 +7,6 @@ import { assert } from '../assert.js';
 import { errorCodeOf, errorData, type ErrorData } from '../errors.js';
 import { Body, encodeClientRequest, FrameReader } from '../ipc/frames.js';
 import { LeaderTable } from '../ipc/leader-table.js';
-import type { OpKind } from '../ipc/ops.js';
 import {
   partitionsOfWorker, workerOfPartition, type PartitionEvent, type PartitionWorkerData,
 } from '../ipc/partition-protocol.js';
@@ -122,7 +121,7 @@ export class Supervisor {
 
   /** Sends one request to the worker owning `partition`. Never rejects: failures come back as
    *  `error` (MustRetry-class codes when the worker is down, busy or slow). */
-  request(partition: number, op: OpKind, payload: Uint8Array): Promise<WorkerReply> {
+  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply> {
     assert(partition >= 1 && partition <= this.opts.partitions, 'partition out of range');
     const slot = this.slots[workerOfPartition(partition, this.opts.workers)];
     assert(slot !== undefined, 'every partition has a slot');
@@ -139,7 +138,7 @@ export class Supervisor {
     return this.send(slot, slot.toWorker, partition, op, payload);
   }
 
-  private send(slot: Slot, ring: RingProducer, partition: number, op: OpKind,
+  private send(slot: Slot, ring: RingProducer, partition: number, op: number,
     payload: Uint8Array): Promise<WorkerReply> {
     const id = slot.nextId;
     slot.nextId = slot.nextId === 0xffff_ffff ? 1 : slot.nextId + 1;

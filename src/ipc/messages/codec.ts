@@ -229,7 +229,7 @@ export function readObject(r: BinReader, schema: Schema): Obj {
   return obj;
 }
 
-export function encode(schema: Schema, obj: object): Uint8Array {
+export function encode(schema: Schema, obj: unknown): Uint8Array {
   const w = new BinWriter();
   writeObject(w, schema, obj as Obj);
   return w.finish();

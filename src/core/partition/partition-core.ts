@@ -1,0 +1,400 @@
+// The pure core of a partition worker (style.md "One turn of PartitionCore"): every partition
+// it owns is a Raft group over an in-memory log (restored from RocksDB), a persistent
+// KahunaStateStore fed by committed entries, and an ephemeral one that lives in the leader's
+// memory only. The worker glue feeds it requests, writer acks and ticks, and carries out what
+// it asks through the sink (persist a batch, reply, publish a leader change). No I/O, no clock.
+//
+// Per request: persistent writes are stamped with the leader's HLC and proposed; the reply
+// goes out when the entry is applied (after the writer's fsync: persist before you promise).
+// Persistent reads wait for a ReadIndex (thesis 6.4) and the apply of that index. Ephemeral
+// operations run at once on the leader. A partition that is not the leader, or a proposal that
+// lost its leader, answers MustRetry (the caller repeats the request).
+import { assert } from '../../assert.js';
+import { errorData, type ErrorCode, type ErrorData } from '../../errors.js';
+import type { WriteOpInput } from '../../ipc/writer-client.js';
+import { decode, encode } from '../../ipc/messages/codec.js';
+import { isKahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
+import type { Hlc } from '../api/types.js';
+import { MemoryStorage } from '../raft/memory-storage.js';
+import { RaftGroup } from '../raft/raft-group.js';
+import {
+  type ConfState, type Entry, EntryKind, type HardState, type Prng, type RaftConfig,
+  type Ready, Role,
+} from '../raft/types.js';
+import type { KahunaStateStore, StateRecord } from '../state/kahuna-state.js';
+import { checkpointKey, hardStateKey, raftLogKey, stateKey } from '../writer/keys.js';
+import { HlcClock } from './hlc-clock.js';
+import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
+import {
+  type Checkpoint, decodeCommand, encodeCheckpoint, encodeCommand, encodeEntry,
+  encodeHardState,
+} from './raft-records.js';
+
+/** What a partition's disk held at start (read back by the worker through the writer). */
+export interface RestoredPartition {
+  readonly partition: number;
+  readonly hardState: HardState | null;
+  readonly checkpoint: Checkpoint | null;
+  readonly records: readonly StateRecord[];
+  readonly entries: readonly Entry[];
+}
+
+export interface CoreSink {
+  reply(id: number, payload: Uint8Array): void;
+  replyError(id: number, error: ErrorData): void;
+  /** Persist `ops` as one atomic batch; call core.onPersisted(partition, token) when durable. */
+  persist(partition: number, ops: WriteOpInput[], token: number): void;
+  /** This node became (leader > 0) or stopped being (leader 0) the partition's leader. */
+  leaderChanged(partition: number, leader: number, term: number): void;
+}
+
+export interface PartitionCoreOptions {
+  readonly nodeId: number;
+  /** Members of every group when a partition starts with no checkpoint (bootstrap). */
+  readonly voters: readonly number[];
+  readonly newStore: (partition: number) => KahunaStateStore;
+  readonly prng: (partition: number) => Prng;
+  /** Checkpoint after this many applied entries (and on demand). */
+  readonly checkpointEntries: number;
+}
+
+interface Proposal {
+  readonly id: number;
+  readonly term: number;
+  readonly op: KahunaOpValue;
+}
+
+interface WaitingRead {
+  readonly id: number;
+  readonly op: KahunaOpValue;
+  readonly req: unknown;
+}
+
+interface Replica {
+  readonly partition: number;
+  readonly raft: RaftGroup;
+  readonly storage: MemoryStorage;
+  readonly persistent: KahunaStateStore;
+  readonly ephemeral: KahunaStateStore;
+  readonly clock: HlcClock;
+  /** Proposals by log index. */
+  readonly proposals: Map<number, Proposal>;
+  /** Reads waiting for the ReadIndex of the next batch, by context id. */
+  readonly readBatches: Map<number, WaitingRead[]>;
+  queuedReads: WaitingRead[];
+  /** Reads whose ReadIndex came back, waiting for apply to reach `index`. */
+  readonly servable: { index: number; reads: WaitingRead[] }[];
+  /** Ready number -> last log index persisted with it (for truncation bookkeeping). */
+  persistedLast: number;
+  applied: number;
+  appliedHlc: Hlc;
+  conf: ConfState;
+  checkpointIndex: number;
+  leader: number;
+  term: number;
+}
+
+const emptyData = new Uint8Array(0);
+
+export class PartitionCore {
+  private readonly replicas = new Map<number, Replica>();
+  private readonly opts: PartitionCoreOptions;
+  private readonly sink: CoreSink;
+  private readCtx = 0;
+
+  constructor(opts: PartitionCoreOptions, restored: readonly RestoredPartition[], sink: CoreSink) {
+    assert(opts.voters.includes(opts.nodeId), 'this node is one of the bootstrap voters');
+    this.opts = opts;
+    this.sink = sink;
+    for (const r of restored) this.replicas.set(r.partition, this.restore(r));
+  }
+
+  private restore(r: RestoredPartition): Replica {
+    const cp = r.checkpoint;
+    const conf: ConfState = cp?.conf ?? { voters: [...this.opts.voters], learners: [],
+      votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const storage = new MemoryStorage(conf);
+    if (cp !== null) {
+      storage.applySnapshot({ meta: { index: cp.index, term: cp.term, conf }, data: emptyData });
+    }
+    storage.append(r.entries.filter((e) => e.index > (cp?.index ?? 0)));
+    if (r.hardState !== null) storage.setHardState(r.hardState);
+    const applied = cp?.index ?? 0;
+    const persistent = this.opts.newStore(r.partition);
+    for (const rec of r.records) persistent.load(rec);
+    const clock = new HlcClock(this.opts.nodeId);
+    if (cp !== null) clock.observe(cp.hlc);
+    const raft = new RaftGroup(raftConfig(this.opts.nodeId, r.partition, applied), storage,
+      this.opts.prng(r.partition));
+    return {
+      partition: r.partition, raft, storage, persistent,
+      ephemeral: this.opts.newStore(r.partition), clock, proposals: new Map(),
+      readBatches: new Map(), queuedReads: [], servable: [], persistedLast: storage.lastIndex(),
+      applied, appliedHlc: cp?.hlc ?? { n: 0, l: 0, c: 0 }, conf, checkpointIndex: applied,
+      leader: 0, term: 0,
+    };
+  }
+
+  partitions(): number[] {
+    return [...this.replicas.keys()];
+  }
+
+  /** Starts elections at once (a single-voter group elects itself without a timeout). */
+  campaignAll(): void {
+    for (const rep of this.replicas.values()) rep.raft.campaign();
+  }
+
+  tick(): void {
+    for (const rep of this.replicas.values()) rep.raft.tick();
+  }
+
+  isLeader(partition: number): boolean {
+    const rep = this.replicas.get(partition);
+    return rep !== undefined && rep.raft.raft.role === Role.Leader;
+  }
+
+  /** One client request (op and payload as the main thread encoded them). */
+  onRequest(id: number, partition: number, op: number, payload: Uint8Array, nowMs: number): void {
+    const rep = this.replicas.get(partition);
+    if (rep === undefined) return this.fail(id, 'HONU_ERR_MUST_RETRY', `partition ${partition}`);
+    if (!isKahunaOp(op)) return this.fail(id, 'HONU_ERR_INVALID_INPUT', `unknown op ${op}`);
+    if (rep.raft.raft.role !== Role.Leader) {
+      return this.fail(id, 'HONU_ERR_MUST_RETRY', `partition ${partition} has no leader here`);
+    }
+    let req: unknown;
+    try {
+      req = decode(opCodecs[op].request, payload);
+    } catch (e) {
+      return this.fail(id, 'HONU_ERR_INVALID_INPUT', `malformed request: ${String(e)}`);
+    }
+    const persistent = durabilityOf(op, req) === 1;
+    if (!persistent) return this.runEphemeral(rep, id, op, req, nowMs);
+    if (isReadOp(op)) {
+      rep.queuedReads.push({ id, op, req });
+      return;
+    }
+    this.propose(rep, id, op, payload, nowMs);
+  }
+
+  private fail(id: number, code: ErrorCode, detail: string): void {
+    this.sink.replyError(id, errorData(code, detail));
+  }
+
+  private runEphemeral(rep: Replica, id: number, op: KahunaOpValue, req: unknown,
+    nowMs: number): void {
+    const now = rep.clock.now(nowMs);
+    const res = isReadOp(op) ? dispatchRead(rep.ephemeral, op, req, now)
+      : dispatchWrite(rep.ephemeral, op, req, now);
+    rep.ephemeral.takeDirty(); // ephemeral state is never persisted
+    this.sink.reply(id, encode(opCodecs[op].response, res));
+  }
+
+  private propose(rep: Replica, id: number, op: KahunaOpValue, payload: Uint8Array,
+    nowMs: number): void {
+    const data = encodeCommand({ op, hlc: rep.clock.now(nowMs), payload });
+    const refused = rep.raft.propose(data);
+    if (refused !== null) return this.fail(id, 'HONU_ERR_MUST_RETRY', `proposal: ${refused}`);
+    const index = rep.raft.raft.log.lastIndex();
+    rep.proposals.set(index, { id, term: rep.raft.raft.term, op });
+  }
+
+  /** The writer made the batch with `token` (a Ready number) durable. */
+  onPersisted(partition: number, token: number): void {
+    const rep = this.replicas.get(partition);
+    if (rep !== undefined) rep.raft.onPersisted(token);
+  }
+
+  /** One turn: start the reads queued this turn, handle every Ready, checkpoint when due. */
+  process(nowMs: number): void {
+    for (const rep of this.replicas.values()) {
+      this.startReads(rep);
+      for (let rounds = 0; rep.raft.hasReady(); rounds++) {
+        assert(rounds < 10_000, 'a group never stopped producing Readys');
+        this.handleReady(rep, rep.raft.ready(), nowMs);
+      }
+      if (rep.applied - rep.checkpointIndex >= this.opts.checkpointEntries) this.checkpoint(rep);
+    }
+  }
+
+  private startReads(rep: Replica): void {
+    if (rep.queuedReads.length === 0) return;
+    if (rep.raft.raft.role !== Role.Leader) {
+      for (const r of rep.queuedReads) this.fail(r.id, 'HONU_ERR_MUST_RETRY', 'leader changed');
+      rep.queuedReads = [];
+      return;
+    }
+    const ctx = ++this.readCtx;
+    rep.readBatches.set(ctx, rep.queuedReads);
+    rep.queuedReads = [];
+    rep.raft.readIndex(ctxBytes(ctx));
+  }
+
+  private handleReady(rep: Replica, rd: Ready, nowMs: number): void {
+    if (rd.softState !== null) this.onSoftState(rep, rd);
+    const ops: WriteOpInput[] = [];
+    this.persistOps(rep, rd, ops);
+    if (ops.length > 0 || rd.mustSync) this.sink.persist(rep.partition, ops, rd.number);
+    else rep.raft.onPersisted(rd.number);
+    for (const e of rd.committedEntries) this.apply(rep, e);
+    const last = rd.committedEntries[rd.committedEntries.length - 1];
+    if (last !== undefined) rep.raft.onApplied(last.index);
+    for (const rs of rd.readStates) {
+      const ctx = ctxOf(rs.context);
+      const reads = rep.readBatches.get(ctx);
+      if (reads === undefined) continue;
+      rep.readBatches.delete(ctx);
+      rep.servable.push({ index: rs.index, reads });
+    }
+    this.serveReads(rep, nowMs);
+  }
+
+  private onSoftState(rep: Replica, rd: Ready): void {
+    const soft = rd.softState!;
+    const term = rep.raft.raft.term;
+    const leading = soft.role === Role.Leader;
+    const wasLeading = rep.leader === this.opts.nodeId;
+    rep.leader = soft.leader;
+    rep.term = term;
+    if (leading && !wasLeading) this.sink.leaderChanged(rep.partition, this.opts.nodeId, term);
+    if (!leading && wasLeading) {
+      this.sink.leaderChanged(rep.partition, 0, term);
+      this.abandonAll(rep, 'leadership lost');
+    }
+  }
+
+  /** Everything in flight on this replica gets MustRetry: no decision was made here. */
+  private abandonAll(rep: Replica, why: string): void {
+    for (const p of rep.proposals.values()) this.fail(p.id, 'HONU_ERR_MUST_RETRY', why);
+    rep.proposals.clear();
+    for (const reads of rep.readBatches.values()) {
+      for (const r of reads) this.fail(r.id, 'HONU_ERR_MUST_RETRY', why);
+    }
+    rep.readBatches.clear();
+    for (const s of rep.servable) for (const r of s.reads) this.fail(r.id, 'HONU_ERR_MUST_RETRY', why);
+    rep.servable.length = 0;
+  }
+
+  private persistOps(rep: Replica, rd: Ready, ops: WriteOpInput[]): void {
+    assert(rd.snapshot === null, 'snapshot install arrives with the multi-node issue');
+    const first = rd.entries[0];
+    if (first !== undefined) {
+      const lastNew = rd.entries[rd.entries.length - 1]!.index;
+      if (first.index <= rep.persistedLast && lastNew < rep.persistedLast) {
+        // A new leader replaced our tail: drop the stale entries after the new last one.
+        ops.push({ kind: 'deleteRange', start: raftLogKey(rep.partition, lastNew + 1),
+          end: raftLogKey(rep.partition, rep.persistedLast + 1) });
+      }
+      for (const e of rd.entries) {
+        ops.push({ kind: 'put', key: raftLogKey(rep.partition, e.index), value: encodeEntry(e) });
+      }
+      rep.persistedLast = lastNew;
+      rep.storage.append(rd.entries);
+    }
+    if (rd.hardState !== null) {
+      ops.push({ kind: 'put', key: hardStateKey(rep.partition),
+        value: encodeHardState(rd.hardState) });
+      rep.storage.setHardState(rd.hardState);
+    }
+  }
+
+  private apply(rep: Replica, e: Entry): void {
+    if (e.index <= rep.applied) return;
+    rep.applied = e.index;
+    if (e.kind === EntryKind.ConfChange) {
+      rep.conf = rep.raft.applyConfChange(e);
+      return;
+    }
+    if (e.data.length === 0) return; // a new leader's no-op
+    const proposal = rep.proposals.get(e.index);
+    if (proposal !== undefined) rep.proposals.delete(e.index);
+    const mine = proposal !== undefined && proposal.term === e.term ? proposal : undefined;
+    if (proposal !== undefined && mine === undefined) {
+      this.fail(proposal.id, 'HONU_ERR_MUST_RETRY', 'the proposal was replaced');
+    }
+    const payload = this.applyCommand(rep, e);
+    if (mine !== undefined) this.sink.reply(mine.id, payload);
+  }
+
+  /** Applies one command entry; the same bytes give the same result on every replica. */
+  private applyCommand(rep: Replica, e: Entry): Uint8Array {
+    const cmd = decodeCommand(e.data);
+    rep.clock.observe(cmd.hlc);
+    rep.appliedHlc = cmd.hlc;
+    assert(isKahunaOp(cmd.op), `entry ${e.index} holds unknown op ${cmd.op}`);
+    const codec = opCodecs[cmd.op];
+    const req = decode(codec.request, cmd.payload);
+    return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, cmd.hlc));
+  }
+
+  private serveReads(rep: Replica, nowMs: number): void {
+    while (rep.servable.length > 0 && rep.servable[0]!.index <= rep.applied) {
+      const { reads } = rep.servable.shift()!;
+      const now = rep.clock.now(nowMs);
+      for (const r of reads) {
+        const res = dispatchRead(rep.persistent, r.op, r.req, now);
+        this.sink.reply(r.id, encode(opCodecs[r.op].response, res));
+      }
+    }
+  }
+
+  /** Materializes what changed since the last checkpoint and drops the log up to the applied
+   *  index, in one atomic batch (the restore path: checkpoint + replay of the log after it). */
+  checkpoint(rep: Replica): void {
+    const index = rep.applied;
+    if (index <= rep.checkpointIndex) return;
+    const ops: WriteOpInput[] = [];
+    for (const rec of rep.persistent.takeDirty()) {
+      const key = stateKey(rep.partition, rec.namespace, rec.key);
+      ops.push(rec.value === null ? { kind: 'delete', key } : { kind: 'put', key, value: rec.value });
+    }
+    const term = rep.storage.term(index);
+    ops.push({ kind: 'put', key: checkpointKey(rep.partition),
+      value: encodeCheckpoint({ index, term, conf: rep.conf, hlc: rep.appliedHlc }) });
+    ops.push({ kind: 'deleteRange', start: raftLogKey(rep.partition, 0),
+      end: raftLogKey(rep.partition, index + 1) });
+    this.sink.persist(rep.partition, ops, 0);
+    rep.storage.createSnapshot(index, rep.conf, emptyData);
+    rep.storage.compact(index);
+    rep.checkpointIndex = index;
+  }
+
+  /** Checkpoints every partition with applied entries since its last one (shutdown). */
+  checkpointAll(): void {
+    for (const rep of this.replicas.values()) this.checkpoint(rep);
+  }
+
+  /** Abandons everything in flight (the worker is stopping or the writer failed). */
+  failAll(why: string): void {
+    for (const rep of this.replicas.values()) {
+      this.abandonAll(rep, why);
+      for (const r of rep.queuedReads) this.fail(r.id, 'HONU_ERR_MUST_RETRY', why);
+      rep.queuedReads = [];
+    }
+  }
+
+  /** Deterministic digest of a partition's persistent state (tests). */
+  stateHash(partition: number): number {
+    const rep = this.replicas.get(partition);
+    assert(rep !== undefined, 'partition not hosted');
+    return rep.persistent.hash();
+  }
+}
+
+function raftConfig(id: number, group: number, applied: number): RaftConfig {
+  return {
+    id, group, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true,
+    inflightMsgsMax: 256, inflightBytesMax: 16 * 1024 * 1024, msgBytesMax: 1024 * 1024,
+    uncommittedBytesMax: 256 * 1024 * 1024, committedBytesPerReadyMax: 16 * 1024 * 1024,
+    readOnly: 'safe', leaseDriftTicks: 0, applied,
+  };
+}
+
+function ctxBytes(ctx: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, ctx);
+  return b;
+}
+
+function ctxOf(b: Uint8Array): number {
+  return b.length === 8 ? new DataView(b.buffer, b.byteOffset, 8).getFloat64(0) : -1;
+}

@@ -1,0 +1,267 @@
+// KahunaBackend over the partition workers: routes each call by Kahuna's placement hash
+// (src/core/routing/placement.ts), encodes it for the ring (src/ipc/messages/kahuna.ts), and
+// maps the worker's answer back. Batches are split by (partition, durability) and merged;
+// prefix scans fan out to every partition. A worker that cannot decide (no leader, worker
+// down, queue full, timeout) is the family's MustRetry, never a transport error.
+import { KvType, LockType, MemberRole, reservedKeyPrefix, reservedSequencePrefix, scanItemsMax,
+  SeqType } from '../../core/api/codes.js';
+import type {
+  GetLockResponse, Hlc, KahunaBackend, KvDeleteManyRequest, KvDeleteManyResponse,
+  KvGetByRangeResponse, KvGetManyRequest, KvGetManyResponse, KvReadItem, KvReadResponse,
+  KvScanByPrefixRequest, KvScanItem, KvScanResponse, KvSetManyRequest, KvSetManyResponse,
+  KvWriteItem, KvWriteResponse, LockResponse, MembershipResponse, SequenceAllocationResponse,
+  SequenceResponse,
+} from '../../core/api/types.js';
+import { hlcZero } from '../../core/api/types.js';
+import { PartitionMap } from '../../core/routing/placement.js';
+import type { ErrorData } from '../../errors.js';
+import { decode, encode } from '../../ipc/messages/codec.js';
+import { KahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
+import type { WorkerReply } from '../supervisor.js';
+
+/** What the backend needs from the supervisor (an interface, so tests can stand in). */
+export interface PartitionRequester {
+  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply>;
+}
+
+export interface WorkerBackendOptions {
+  readonly nodeId: number;
+  readonly partitions: number;
+  /** This node's advertised endpoint (membership). */
+  readonly endpoint: string;
+}
+
+const zero: Hlc = hlcZero;
+const lockRetry: LockResponse = { type: LockType.MustRetry, fencingToken: 0 };
+const writeRetry: KvWriteResponse = { type: KvType.MustRetry, revision: 0, lastModified: zero };
+const readRetry: KvReadResponse = { type: KvType.MustRetry, value: null, revision: 0,
+  expires: zero, lastUsed: zero, lastModified: zero, state: 0 };
+
+function isZeroHlc(h: Hlc): boolean {
+  return h.n === 0 && h.l === 0 && h.c === 0;
+}
+
+export class WorkerBackend implements KahunaBackend {
+  private readonly map: PartitionMap;
+
+  constructor(private readonly workers: PartitionRequester,
+    private readonly opts: WorkerBackendOptions) {
+    this.map = new PartitionMap(opts.partitions);
+  }
+
+  /** One op on one partition; `retry` is the answer when the worker could not decide. */
+  private async call<T>(partition: number, op: KahunaOpValue, req: unknown,
+    retry: (error: ErrorData) => T): Promise<T> {
+    const codec = opCodecs[op];
+    const reply = await this.workers.request(partition, op, encode(codec.request, req));
+    if (reply.error !== null) return retry(reply.error);
+    return decode<T>(codec.response, reply.payload);
+  }
+
+  private ofKey(key: string): number {
+    return this.map.ofKey(key);
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  tryLock(req: Parameters<KahunaBackend['tryLock']>[0]): Promise<LockResponse> {
+    return this.call(this.ofKey(req.resource), KahunaOp.TryLock, req, () => lockRetry);
+  }
+
+  extendLock(req: Parameters<KahunaBackend['extendLock']>[0]): Promise<LockResponse> {
+    return this.call(this.ofKey(req.resource), KahunaOp.ExtendLock, req, () => lockRetry);
+  }
+
+  unlock(req: Parameters<KahunaBackend['unlock']>[0]): Promise<LockResponse> {
+    return this.call(this.ofKey(req.resource), KahunaOp.Unlock, req, () => lockRetry);
+  }
+
+  getLock(req: Parameters<KahunaBackend['getLock']>[0]): Promise<GetLockResponse> {
+    return this.call(this.ofKey(req.resource), KahunaOp.GetLock, req,
+      () => ({ type: LockType.MustRetry, owner: null, expires: zero, fencingToken: 0 }));
+  }
+
+  // ------------------------------------------------------------------ key/values
+
+  kvSet(req: Parameters<KahunaBackend['kvSet']>[0]): Promise<KvWriteResponse> {
+    return this.call(this.ofKey(req.key), KahunaOp.KvSet, req, () => writeRetry);
+  }
+
+  kvExtend(req: Parameters<KahunaBackend['kvExtend']>[0]): Promise<KvWriteResponse> {
+    return this.call(this.ofKey(req.key), KahunaOp.KvExtend, req, () => writeRetry);
+  }
+
+  kvDelete(req: Parameters<KahunaBackend['kvDelete']>[0]): Promise<KvWriteResponse> {
+    return this.call(this.ofKey(req.key), KahunaOp.KvDelete, req, () => writeRetry);
+  }
+
+  kvGet(req: Parameters<KahunaBackend['kvGet']>[0]): Promise<KvReadResponse> {
+    return this.call(this.ofKey(req.key), KahunaOp.KvGet, req, () => readRetry);
+  }
+
+  kvExists(req: Parameters<KahunaBackend['kvExists']>[0]): Promise<KvReadResponse> {
+    return this.call(this.ofKey(req.key), KahunaOp.KvExists, req, () => readRetry);
+  }
+
+  /** Batch-wide rules first (wire.md 4.3: one reserved key or one transactional item fails
+   *  every item), then one sub-batch per (partition, durability). */
+  async kvSetMany(req: KvSetManyRequest): Promise<KvSetManyResponse> {
+    const poisoned = req.items.some((i) => i.key.startsWith(reservedKeyPrefix) ||
+      !isZeroHlc(i.txId));
+    if (poisoned) {
+      return { type: KvType.Set, items: req.items.map((i) => writeItem(i.key, i.durability,
+        KvType.InvalidInput)) };
+    }
+    const groups = this.split(req.items, (i) => this.ofKey(i.key), (i) => i.durability);
+    const parts = await Promise.all(groups.map(({ partition, items }) =>
+      this.call<KvSetManyResponse>(partition, KahunaOp.KvSetMany, { items },
+        () => ({ type: KvType.Set, items: items.map((i) => writeItem(i.key, i.durability,
+          KvType.MustRetry)) }))));
+    return { type: KvType.Set, items: parts.flatMap((p) => p.items) };
+  }
+
+  async kvDeleteMany(req: KvDeleteManyRequest): Promise<KvDeleteManyResponse> {
+    const session = req.coordinatorKey !== null || req.operationIdHigh !== null ||
+      req.operationIdLow !== null;
+    const transactional = req.items.some((i) => !isZeroHlc(i.txId));
+    if (transactional && !(req.coordinatorKey !== null && req.operationIdHigh !== null &&
+      req.operationIdLow !== null)) {
+      return { type: KvType.Deleted, items: req.items.map((i) => writeItem(i.key, i.durability,
+        KvType.InvalidInput)) };
+    }
+    const groups = this.split(req.items, (i) => this.ofKey(i.key), (i) => i.durability);
+    const parts = await Promise.all(groups.map(({ partition, items }) =>
+      this.call<KvDeleteManyResponse>(partition, KahunaOp.KvDeleteMany,
+        { items, coordinatorKey: session ? req.coordinatorKey : null,
+          operationIdHigh: session ? req.operationIdHigh : null,
+          operationIdLow: session ? req.operationIdLow : null },
+        () => ({ type: KvType.Deleted, items: items.map((i) => writeItem(i.key, i.durability,
+          KvType.MustRetry)) }))));
+    return { type: KvType.Deleted, items: parts.flatMap((p) => p.items) };
+  }
+
+  kvGetMany(req: KvGetManyRequest): Promise<KvGetManyResponse> {
+    return this.readMany(req, KahunaOp.KvGetMany);
+  }
+
+  kvExistsMany(req: KvGetManyRequest): Promise<KvGetManyResponse> {
+    return this.readMany(req, KahunaOp.KvExistsMany);
+  }
+
+  private async readMany(req: KvGetManyRequest, op: KahunaOpValue): Promise<KvGetManyResponse> {
+    if (!isZeroHlc(req.txId)) {
+      return { type: KvType.Get, items: req.items.map((i) => readItem(i.key, i.durability,
+        KvType.InvalidInput)) };
+    }
+    const groups = this.split(req.items, (i) => this.ofKey(i.key), (i) => i.durability);
+    const parts = await Promise.all(groups.map(({ partition, items }) =>
+      this.call<KvGetManyResponse>(partition, op, { ...req, items },
+        () => ({ type: KvType.Get, items: items.map((i) => readItem(i.key, i.durability,
+          KvType.MustRetry)) }))));
+    return { type: KvType.Get, items: parts.flatMap((p) => p.items) };
+  }
+
+  /** Items grouped by (partition, durability), in first-seen order. */
+  private split<I>(items: readonly I[], partitionOf: (i: I) => number,
+    durabilityOf: (i: I) => number): { partition: number; items: I[] }[] {
+    const groups = new Map<string, { partition: number; items: I[] }>();
+    for (const item of items) {
+      const partition = partitionOf(item);
+      const id = `${partition}:${durabilityOf(item) === 1 ? 1 : 0}`;
+      let g = groups.get(id);
+      if (g === undefined) groups.set(id, g = { partition, items: [] });
+      g.items.push(item);
+    }
+    return [...groups.values()];
+  }
+
+  kvGetByBucket(req: Parameters<KahunaBackend['kvGetByBucket']>[0]): Promise<KvScanResponse> {
+    return this.call(this.map.ofKeySpace(req.prefixKey), KahunaOp.KvGetByBucket, req,
+      () => ({ type: KvType.MustRetry, items: [] }));
+  }
+
+  /** Every partition's live keys with the prefix, merged in key order, capped (wire.md 4.3). */
+  async kvScanAllByPrefix(req: KvScanByPrefixRequest): Promise<KvScanResponse> {
+    if (req.prefixKey === '') return { type: KvType.InvalidInput, items: [] };
+    const parts = await Promise.all(this.allPartitions().map((p) =>
+      this.call<KvScanResponse>(p, KahunaOp.KvScanByPrefix, req,
+        () => ({ type: KvType.MustRetry, items: [] }))));
+    const failed = parts.find((p) => p.type !== KvType.Get);
+    if (failed !== undefined) return { type: failed.type, items: [] };
+    const items: KvScanItem[] = parts.flatMap((p) => p.items);
+    items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { type: KvType.Get, items: items.slice(0, scanItemsMax) };
+  }
+
+  kvScanByPrefix(req: KvScanByPrefixRequest): Promise<KvScanResponse> {
+    // One node hosts every partition: the node-local scan is the whole scan.
+    return this.kvScanAllByPrefix(req);
+  }
+
+  kvGetByRange(req: Parameters<KahunaBackend['kvGetByRange']>[0]):
+    Promise<KvGetByRangeResponse> {
+    if (req.prefix === '') {
+      return Promise.resolve({ type: KvType.InvalidInput, items: [], nextCursor: null,
+        hasMore: false });
+    }
+    return this.call(this.map.ofKeySpace(req.prefix), KahunaOp.KvGetByRange, req,
+      () => ({ type: KvType.MustRetry, items: [], nextCursor: null, hasMore: false }));
+  }
+
+  private allPartitions(): number[] {
+    return Array.from({ length: this.opts.partitions }, (_, i) => i + 1);
+  }
+
+  // ------------------------------------------------------------------ sequences
+
+  /** Sequences live under __kahuna:sequences:<name> (wire.md 4.7); route by that key. */
+  private ofSequence(name: string): number {
+    return this.ofKey(`${reservedSequencePrefix}${name.trim()}`);
+  }
+
+  private seq(name: string, op: KahunaOpValue, req: unknown): Promise<SequenceResponse> {
+    return this.call(this.ofSequence(name), op, req,
+      () => ({ type: SeqType.MustRetry, sequence: null, revision: 0 }));
+  }
+
+  seqCreate(req: Parameters<KahunaBackend['seqCreate']>[0]): Promise<SequenceResponse> {
+    return this.seq(req.name, KahunaOp.SeqCreate, req);
+  }
+
+  seqUpdate(req: Parameters<KahunaBackend['seqUpdate']>[0]): Promise<SequenceResponse> {
+    return this.seq(req.name, KahunaOp.SeqUpdate, req);
+  }
+
+  seqGet(req: Parameters<KahunaBackend['seqGet']>[0]): Promise<SequenceResponse> {
+    return this.seq(req.name, KahunaOp.SeqGet, req);
+  }
+
+  seqDelete(req: Parameters<KahunaBackend['seqDelete']>[0]): Promise<SequenceResponse> {
+    return this.seq(req.name, KahunaOp.SeqDelete, req);
+  }
+
+  seqReserve(req: Parameters<KahunaBackend['seqReserve']>[0]):
+    Promise<SequenceAllocationResponse> {
+    return this.call(this.ofSequence(req.name), KahunaOp.SeqReserve, req,
+      () => ({ type: SeqType.MustRetry, allocation: null }));
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  membership(): Promise<MembershipResponse> {
+    return Promise.resolve({
+      membershipVersion: 1, localRole: MemberRole.Voter, initialized: true,
+      members: [{ endpoint: this.opts.endpoint, nodeId: this.opts.nodeId,
+        role: MemberRole.Voter, joinedVersion: 1 }],
+    });
+  }
+}
+
+function writeItem(key: string, durability: number, type: number): KvWriteItem {
+  return { type, key, durability, revision: 0, lastModified: zero };
+}
+
+function readItem(key: string, durability: number, type: number): KvReadItem {
+  return { type, key, durability, value: null, revision: 0, expires: zero, lastUsed: zero,
+    lastModified: zero, state: 0 };
+}
