@@ -86,6 +86,33 @@ describe('async storage writes', () => {
         .toEqual(['', 'p1', 'p2']); // the no-op (in rd1 with p1), then p2
     });
 
+  it('[thesis 3.8] a crash before the vote is written loses the vote, which was never sent',
+    () => {
+      const c = new Cluster([1, 2, 3]);
+      c.persistNow = (n) => n.id !== 2; // node 2's disk never finishes
+      c.isolate(3);
+      c.node(1).group.campaign();
+      c.settle();
+      const req = c.queue.find((m) => m.kind === MsgKind.Vote && m.to === 2)!;
+      c.queue = [];
+      c.node(2).group.step(req);
+      c.settle();
+      expect(c.node(2).unpersisted.length).toBe(1);
+      expect(c.queue.filter((m) => m.kind === MsgKind.VoteResp)).toEqual([]);
+      expect(c.node(1).group.raft.role).toBe(Role.Candidate);
+      c.restart(2); // the unwritten Ready (term 1, vote 1) is lost
+      expect(c.node(2).group.raft.vote).toBe(0);
+      expect(c.node(2).storage.hardStateNow().vote).toBe(0);
+      c.persistNow = null;
+      c.heal();
+      c.queue = [];
+      // Free to vote in term 1 again: no candidate was ever promised its vote.
+      c.node(2).group.step({ ...req, from: 3 });
+      c.settle();
+      const resp = c.queue.find((m) => m.kind === MsgKind.VoteResp && m.to === 3)!;
+      expect(resp.reject).toBe(false);
+    });
+
   it('[paper 5.3, thesis 3.8] a restarted node resumes from its persisted log and hard state',
     () => {
       const c = new Cluster([1, 2, 3]);

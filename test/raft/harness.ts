@@ -7,7 +7,7 @@ import { SeededPrng } from '../../src/core/raft/prng.js';
 import { RaftGroup } from '../../src/core/raft/raft-group.js';
 import {
   type ConfState, type Entry, EntryKind, type Message, MsgKind, type NodeId, type RaftConfig,
-  type ReadState, Role,
+  type ReadState, type Ready, Role,
 } from '../../src/core/raft/types.js';
 
 export function confOf(voters: NodeId[], learners: NodeId[] = []): ConfState {
@@ -32,6 +32,8 @@ export interface TestNode {
   appliedIndex: number;
   readStates: ReadState[];
   conf: ConfState;
+  /** Readys handed out but not yet persisted (async mode, `persistNow`); lost on restart. */
+  unpersisted: Ready[];
 }
 
 const text = new TextDecoder();
@@ -84,7 +86,7 @@ export class Cluster {
     storage: MemoryStorage = new MemoryStorage(conf)): TestNode {
     const group = new RaftGroup(raftConfig(id, over), storage, new SeededPrng(id * 7919));
     const node: TestNode = { id, group, storage, applied: [], appliedIndex: 0, readStates: [],
-      conf };
+      conf, unpersisted: [] };
     this.nodes.set(id, node);
     return node;
   }
@@ -105,7 +107,7 @@ export class Cluster {
     // The state machine restarts from the snapshot image and re-applies the log after it.
     const applied = snap.data.length > 0 ? JSON.parse(text.decode(snap.data)) as string[] : [];
     const node: TestNode = { ...old, group, applied, appliedIndex: snapIndex, readStates: [],
-      conf: snap.meta.conf };
+      conf: snap.meta.conf, unpersisted: [] };
     this.nodes.set(id, node);
     return node;
   }
@@ -119,13 +121,36 @@ export class Cluster {
           this.handleReady(n);
           progress = true;
         }
+        while (n.unpersisted.length > 0 && (this.persistNow === null || this.persistNow(n))) {
+          this.persisted(n, n.unpersisted.shift()!);
+          progress = true;
+        }
       }
     }
   }
 
+  /** Async storage writes: whether a node's oldest pending Ready is written now (null: every
+   *  Ready is written as soon as it is handed out). A restart loses what was not written. */
+  persistNow: ((n: TestNode) => boolean) | null = null;
+
+  /** Writes every pending Ready (the disks catch up). */
+  flushAll(): void {
+    const policy = this.persistNow;
+    this.persistNow = null;
+    this.settle();
+    this.persistNow = policy;
+  }
+
   private handleReady(n: TestNode): void {
     const rd = n.group.ready();
+    // Messages go out at once, in parallel with the write (thesis 10.2.1).
     this.queue.push(...rd.messages);
+    if (this.persistNow === null) this.persisted(n, rd);
+    else n.unpersisted.push(rd);
+  }
+
+  /** The Ready's write finished: acknowledge it, release what waited for it, apply. */
+  private persisted(n: TestNode, rd: Ready): void {
     if (rd.snapshot !== null) {
       n.storage.applySnapshot(rd.snapshot);
       n.appliedIndex = rd.snapshot.meta.index;
@@ -154,8 +179,12 @@ export class Cluster {
   /** Delivers queued messages (and what they cause) until the network is quiet. */
   deliver(max = 100_000): void {
     this.settle();
-    for (let i = 0; this.queue.length > 0; i++) {
+    for (let i = 0; this.queue.length > 0 || this.anyUnpersisted(); i++) {
       if (i >= max) throw new Error('deliver: messages never stopped');
+      if (this.queue.length === 0) {
+        this.flushAll(); // nothing in the network: the disks finish their writes
+        continue;
+      }
       const at = this.pick === null ? 0 : this.pick(this.queue.length);
       const m = at === 0 ? this.queue.shift()! : this.queue.splice(at, 1)[0]!;
       const to = this.nodes.get(m.to);
@@ -171,6 +200,11 @@ export class Cluster {
       this.settle();
       this.onStep?.();
     }
+  }
+
+  private anyUnpersisted(): boolean {
+    for (const n of this.nodes.values()) if (n.unpersisted.length > 0) return true;
+    return false;
   }
 
   tick(id: NodeId, count = 1): void {
