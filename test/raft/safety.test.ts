@@ -1,8 +1,8 @@
 // Randomized safety runs on the unit harness (paper 5.2 election safety, 5.3 log matching,
 // 5.4 leader completeness / state machine safety, thesis 6.4 read freshness): ticks, proposals,
 // reads, transfers, membership changes, message loss, reordering and duplication, partitions,
-// compaction, late storage writes and restarts that lose them, with invariants checked after every round. Failures print SEED=;
-// RAFT_SEED=n adds one more seed.
+// compaction, late storage writes and restarts that lose them, with invariants checked after
+// every round. Failures print SEED=; RAFT_SEED=n adds one more seed.
 import { describe, expect, it } from 'vitest';
 import { SeededPrng } from '../../src/core/raft/prng.js';
 import {
