@@ -186,6 +186,45 @@ describe('lease reads', () => {
         .toBe('after-transfer');
     });
 
+  /** Isolates the leased leader, then ticks: each node ticks unless `skips(id, round)`.
+   *  Returns the rounds in which another leader existed while the old one's lease held. */
+  function overlapAfterIsolation(drift: number, skips: (id: number, round: number) => boolean):
+    number[] {
+    const c = new Cluster([1, 2, 3], { ...lease, leaseDriftTicks: drift });
+    const leader = c.tickUntilLeader();
+    c.node(leader).group.propose(data('a'));
+    c.deliver();
+    c.node(leader).group.readIndex(ctx('renew'));
+    c.deliver();
+    expect(c.node(leader).group.raft.leaseValid()).toBe(true);
+    c.isolate(leader);
+    const overlap: number[] = [];
+    let otherLeader = false;
+    for (let round = 0; round < 60; round++) {
+      for (const n of c.nodes.values()) {
+        if (!skips(n.id === leader ? 0 : n.id, round)) n.group.tick(); // 0: the old leader
+      }
+      c.deliver();
+      otherLeader ||= c.leaders().some((id) => id !== leader);
+      if (otherLeader && c.node(leader).group.raft.leaseValid()) overlap.push(round);
+    }
+    expect(otherLeader).toBe(true);
+    return overlap;
+  }
+
+  it('[thesis 6.4.1] an isolated leader\'s lease ends before anyone else can be elected, ' +
+    'with clocks drifting within leaseDriftTicks', () => {
+    expect(overlapAfterIsolation(0, () => false)).toEqual([]);
+    // The old leader's clock is slow by one tick in every ten; drift allowance 2.
+    expect(overlapAfterIsolation(2, (id, round) => id === 0 && round % 10 === 3)).toEqual([]);
+  });
+
+  it('[thesis 6.4.1] the lease relies on the drift bound: a leader whose clock runs at half ' +
+    'speed, with no drift allowance, still trusts its lease under a new leader', () => {
+    expect(overlapAfterIsolation(0, (id, round) => id === 0 && round % 2 === 1).length)
+      .toBeGreaterThan(0);
+  });
+
   it('[thesis 6.4.1] a node in lease mode ignores votes during its first election timeout',
     () => {
       const c = new Cluster([1, 2, 3], lease);

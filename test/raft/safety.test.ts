@@ -51,17 +51,20 @@ function check(c: Cluster, inv: Invariants, seed: number): void {
   }
 }
 
-/** Removes a voter (keeping at least 3), or adds a non-member back: one at a time, or two
- *  at once through a joint configuration (thesis 4.3). Refusals are fine. */
+/** Removes or demotes a voter (keeping at least 3), or adds a non-voter back: one at a time,
+ *  or two at once through a joint configuration (thesis 4.3). Refusals are fine. */
 function changeMembership(c: Cluster, id: number, prng: SeededPrng): boolean {
   const leader = c.leaders()[0];
   if (leader === undefined) return false;
   const voters = c.node(leader).conf.voters;
   const outsiders = ids.filter((v) => !voters.includes(v));
   const changes: ConfChangeSingle[] = [];
-  if (voters.includes(id) && voters.length > 3) {
-    changes.push({ kind: ConfChangeKind.Remove, node: id });
-  } else if (!voters.includes(id)) changes.push({ kind: ConfChangeKind.AddVoter, node: id });
+  // An outsider joins as a voter, or first as a learner (thesis 4.2.1); a voter may leave,
+  // or be demoted to a learner.
+  const join = prng.chance(0.5) ? ConfChangeKind.AddVoter : ConfChangeKind.AddLearner;
+  const leave = prng.chance(0.7) ? ConfChangeKind.Remove : ConfChangeKind.AddLearner;
+  if (voters.includes(id) && voters.length > 3) changes.push({ kind: leave, node: id });
+  else if (!voters.includes(id)) changes.push({ kind: join, node: id });
   const other = outsiders.find((v) => v !== id);
   if (prng.chance(0.3) && other !== undefined) {
     changes.push({ kind: ConfChangeKind.AddVoter, node: other });
