@@ -129,6 +129,14 @@ export class SimDisk {
     return this.queued.some(is) || (this.syncing?.some(is) ?? false) || this.written.some(is);
   }
 
+  /** True if some write of `group` that changes its log (entries or a snapshot) is not
+   *  durable yet; hard-state-only writes do not count. */
+  hasPendingLog(group: GroupId): boolean {
+    const is = (op: WriteOp): boolean => op.group === group &&
+      (op.entries.length > 0 || op.snapshot !== null);
+    return this.queued.some(is) || (this.syncing?.some(is) ?? false) || this.written.some(is);
+  }
+
   idle(): boolean {
     return this.syncing === null && this.queued.length === 0;
   }

@@ -344,14 +344,20 @@ export class Simulation {
     const storage = node.disk.storage(group);
     const applied = g.machine.applied;
     const every = this.scenario.compactEvery;
-    if (applied - storage.snapshot().meta.index < every * 2) return;
+    const snap = storage.snapshot().meta;
+    // A configuration applied after the last snapshot gets a fresh snapshot at once: a node
+    // it adds can only be sent a snapshot that includes it (raft.ts maybeSendSnapshot).
+    const confChanged = applied > snap.index && !sameConf(snap.conf, g.conf);
+    if (!confChanged && applied - snap.index < every * 2) return;
     // Only when the disk holds exactly the log Raft sees: with a write pending (a leader's
     // snapshot being installed, a tail being replaced) the durable entry at `applied` may be
     // another one than the state machine applied.
-    if (node.disk.hasPending(group) || applied > storage.lastIndex()) return;
+    if (node.disk.hasPendingLog(group) || applied > storage.lastIndex()) return;
     if (storage.term(applied) !== g.raft.raft.log.term(applied)) return;
     storage.createSnapshot(applied, g.conf, g.machine.encode());
-    storage.compact(applied - Math.min(every, applied - storage.firstIndex() + 1) + 1);
+    if (applied - snap.index >= every * 2) {
+      storage.compact(applied - Math.min(every, applied - storage.firstIndex() + 1) + 1);
+    }
   }
 
   private send(node: SimNode, b: PeerBatch): void {
@@ -617,6 +623,13 @@ export class Simulation {
     }
     return true;
   }
+}
+
+function sameConf(a: ConfState, b: ConfState): boolean {
+  const eq = (x: readonly number[], y: readonly number[]): boolean =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return eq(a.voters, b.voters) && eq(a.learners, b.learners) &&
+    eq(a.votersOutgoing, b.votersOutgoing) && eq(a.learnersNext, b.learnersNext);
 }
 
 function single(kind: ConfChangeKindValue, node: NodeId): ConfChange {
