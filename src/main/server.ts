@@ -62,7 +62,7 @@ export async function startNode(config: NodeConfig,
   try {
     listener = await startListener({
       host: config.host, port: config.port, tls: config.tls, http: createHttpServer(router),
-      grpc: createGrpcServer(), log,
+      grpc: createGrpcServer(backend, log), log,
     });
   } catch (e) {
     await Promise.all([supervisor.close(), pool.close()]);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HonuError } from '../../src/errors.js';
 import { grpcMessageBytesMax, restBodyBytesMax } from '../../src/limits.js';
 import { createGrpcServer } from '../../src/main/grpc/grpc-server.js';
+import { FakeBackend } from '../helpers/fake-backend.js';
 import { classifyFirstBytes, http2Preface, startListener } from '../../src/main/listener.js';
 import type { Listener } from '../../src/main/listener.js';
 import { createMetrics } from '../../src/main/metrics.js';
@@ -51,7 +52,7 @@ function createNode(): { http: http.Server; grpc: grpc.Server } {
   router.add('GET', '/v1/crash', () => {
     throw new Error('handler bug');
   });
-  const grpcServer = createGrpcServer();
+  const grpcServer = createGrpcServer(new FakeBackend());
   grpcServer.addService(testService, {
     Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
       done(null, call.request);

@@ -3,14 +3,32 @@
 // server.createConnectionInjector(). Messages over grpcMessageBytesMax get RESOURCE_EXHAUSTED
 // from grpc-js (the length prefix is checked before the body is buffered); methods nobody
 // registered get UNIMPLEMENTED (grpc-js default). Both are covered by test/main/listener.test.ts.
+// It serves Kahuna's four services (wire.md 2.1-2.4) at /<Service>/<Rpc>.
 import * as grpc from '@grpc/grpc-js';
+import type { KahunaBackend } from '../../core/api/types.js';
 import { grpcMessageBytesMax } from '../../limits.js';
+import type { Logger } from '../log.js';
+import { createClusterService } from './cluster-service.js';
+import { ClusterService } from './generated/cluster.js';
+import { KeyValuerService } from './generated/keyvalues.js';
+import { LockerService } from './generated/locks.js';
+import { SequencerService } from './generated/sequences.js';
+import { createKeyValuerService } from './key-valuer-service.js';
+import { createLockerService } from './locker-service.js';
+import { createSequencerService } from './sequencer-service.js';
 
 export const grpcServerOptions: grpc.ServerOptions = {
   'grpc.max_receive_message_length': grpcMessageBytesMax,
   'grpc.max_send_message_length': grpcMessageBytesMax,
 };
 
-export function createGrpcServer(): grpc.Server {
-  return new grpc.Server(grpcServerOptions);
+/** The four Kahuna services over `backend`; `log` receives handler failures. */
+export function createGrpcServer(backend: KahunaBackend, log?: Logger): grpc.Server {
+  const server = new grpc.Server(grpcServerOptions);
+  const ctx = { log };
+  server.addService(LockerService, createLockerService(backend, ctx));
+  server.addService(KeyValuerService, createKeyValuerService(backend, ctx));
+  server.addService(SequencerService, createSequencerService(backend, ctx));
+  server.addService(ClusterService, createClusterService(backend, ctx));
+  return server;
 }

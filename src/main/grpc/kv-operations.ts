@@ -1,0 +1,234 @@
+// KeyValuer RPCs as functions (wire.md 2.2): generated request -> plain request -> backend ->
+// plain response -> generated response. Shared by the unary handlers and the
+// BatchClientKeyValueRequests stream, which must behave exactly like the unary RPC of the same
+// name (wire.md 2.7). Every response that has ServedFrom sends "" (wire.md 1.3).
+import { hlcZero } from '../../core/api/types.js';
+import type {
+  KahunaBackend, KvGetByRangeRequest, KvGetRequest, KvReadItem, KvReadResponse, KvScanItem,
+  KvSetRequest, KvWriteItem, KvWriteResponse,
+} from '../../core/api/types.js';
+import type {
+  GrpcGetByBucketRequest, GrpcGetByBucketResponse, GrpcGetByRangePageResponse,
+  GrpcGetByRangeRequest, GrpcGetByRangeResponse, GrpcKeyValueByPrefixItemResponse,
+  GrpcScanAllByPrefixRequest, GrpcScanAllByPrefixResponse, GrpcScanByPrefixRequest,
+  GrpcScanByPrefixResponse, GrpcTryDeleteKeyValueRequest, GrpcTryDeleteKeyValueResponse,
+  GrpcTryDeleteManyKeyValueRequest, GrpcTryDeleteManyKeyValueResponse,
+  GrpcTryDeleteManyKeyValueResponseItem, GrpcTryExistsKeyValueRequest,
+  GrpcTryExistsKeyValueResponse, GrpcTryExistsManyValuesRequest, GrpcTryExistsManyValuesResponse,
+  GrpcTryExtendKeyValueRequest, GrpcTryExtendKeyValueResponse, GrpcTryGetKeyValueRequest,
+  GrpcTryGetKeyValueResponse, GrpcTryGetManyValuesRequest, GrpcTryGetManyValuesResponse,
+  GrpcTrySetKeyValueRequest, GrpcTrySetKeyValueResponse, GrpcTrySetManyKeyValueRequest,
+  GrpcTrySetManyKeyValueRequestItem, GrpcTrySetManyKeyValueResponse,
+} from './generated/keyvalues.js';
+import {
+  bytesFrom, bytesTo, elapsedMsSince, hlcFrom, hlcTo, long, nowMs, num, optNum, txFrom, txIdOnly,
+} from './convert.js';
+
+// ------------------------------------------------------------------ requests
+
+type SetMessage = GrpcTrySetKeyValueRequest | GrpcTrySetManyKeyValueRequestItem;
+
+function setFrom(m: SetMessage): KvSetRequest {
+  // Set-many items carry a transaction id but no registration group (wire.md 2.2.6).
+  const tx = 'CoordinatorKey' in m ? txFrom(m) : txIdOnly(m);
+  return {
+    ...tx, key: m.Key, value: bytesFrom(m.Value), compareValue: bytesFrom(m.CompareValue),
+    compareRevision: num(m.CompareRevision), flags: m.Flags, expiresMs: m.ExpiresMs,
+    durability: m.Durability,
+  };
+}
+
+/** Get and exists share one request shape. Revision -1 is "latest" (wire.md 2.2.4). */
+function readFrom(m: GrpcTryGetKeyValueRequest | GrpcTryExistsKeyValueRequest): KvGetRequest {
+  return {
+    ...txFrom(m), key: m.Key, revision: num(m.Revision),
+    readTimestamp: hlcFrom(m, 'ReadTimestamp'), durability: m.Durability,
+  };
+}
+
+/** Unary GetByRange has no cursor field: the REST route echoes NextCursor, gRPC streams. */
+export function rangeFrom(m: GrpcGetByRangeRequest): KvGetByRangeRequest {
+  return {
+    txId: hlcFrom(m, 'TransactionId'), prefix: m.Prefix, startKey: m.StartKey ?? null,
+    startInclusive: m.StartInclusive, endKey: m.EndKey ?? null, endInclusive: m.EndInclusive,
+    limit: m.Limit, readTimestamp: hlcFrom(m, 'ReadTimestamp'), durability: m.Durability,
+    cursor: null,
+  };
+}
+
+// ------------------------------------------------------------------ responses
+
+function writeTo(res: KvWriteResponse, startedMs: number): GrpcTrySetKeyValueResponse {
+  return {
+    ServedFrom: '', Type: res.type, Revision: long(res.revision),
+    ...hlcTo('LastModified', res.lastModified), TimeElapsedMs: elapsedMsSince(startedMs),
+  };
+}
+
+type Meta = Pick<KvReadResponse, 'revision' | 'expires' | 'lastUsed' | 'lastModified' | 'state'>;
+
+/** The "meta" group every read row carries. */
+function metaTo(res: Meta) {
+  return {
+    Revision: long(res.revision), ...hlcTo('Expires', res.expires),
+    ...hlcTo('LastUsed', res.lastUsed), ...hlcTo('LastModified', res.lastModified),
+    State: res.state,
+  };
+}
+
+function existsTo(res: KvReadResponse, startedMs: number): GrpcTryExistsKeyValueResponse {
+  return {
+    ServedFrom: '', Type: res.type, ...metaTo(res), TimeElapsedMs: elapsedMsSince(startedMs),
+  };
+}
+
+function getTo(res: KvReadResponse, startedMs: number): GrpcTryGetKeyValueResponse {
+  return { ...existsTo(res, startedMs), Value: bytesTo(res.value) };
+}
+
+/** Set-many and delete-many rows; RouteIndex 0 = no route hint (wire.md 2.5). */
+function writeItemTo(item: KvWriteItem): GrpcTryDeleteManyKeyValueResponseItem {
+  return {
+    ServedFrom: '', Type: item.type, Key: item.key, Revision: long(item.revision),
+    ...hlcTo('LastModified', item.lastModified), Durability: item.durability, RouteIndex: 0,
+  };
+}
+
+function manyWritesTo(items: readonly KvWriteItem[], startedMs: number) {
+  return { Items: items.map(writeItemTo), Routes: [], TimeElapsedMs: elapsedMsSince(startedMs) };
+}
+
+function existsItemTo(item: KvReadItem) {
+  return { Type: item.type, Key: item.key, Durability: item.durability, ...metaTo(item),
+    RouteIndex: 0 };
+}
+
+export function scanItemTo(item: KvScanItem): GrpcKeyValueByPrefixItemResponse {
+  return { Key: item.key, Value: bytesTo(item.value), ...metaTo(item) };
+}
+
+export function pageTo(res: {
+  type: number; items: readonly KvScanItem[]; nextCursor: string | null; hasMore: boolean;
+}): GrpcGetByRangePageResponse {
+  return {
+    Type: res.type, Items: res.items.map(scanItemTo), NextCursor: res.nextCursor ?? undefined,
+    HasMore: res.hasMore,
+  };
+}
+
+// ------------------------------------------------------------------ operations
+
+/** One function per implemented RPC; each takes the generated request, returns the response. */
+export function kvOperations(backend: KahunaBackend) {
+  return {
+    trySet: async (m: GrpcTrySetKeyValueRequest): Promise<GrpcTrySetKeyValueResponse> => {
+      const startedMs = nowMs();
+      return writeTo(await backend.kvSet(setFrom(m)), startedMs);
+    },
+    tryExtend: async (m: GrpcTryExtendKeyValueRequest): Promise<GrpcTryExtendKeyValueResponse> => {
+      const startedMs = nowMs();
+      const res = await backend.kvExtend({
+        ...txFrom(m), key: m.Key, expiresMs: m.ExpiresMs, durability: m.Durability,
+      });
+      return writeTo(res, startedMs);
+    },
+    tryDelete: async (m: GrpcTryDeleteKeyValueRequest): Promise<GrpcTryDeleteKeyValueResponse> => {
+      const startedMs = nowMs();
+      const res = await backend.kvDelete({ ...txFrom(m), key: m.Key, durability: m.Durability });
+      return writeTo(res, startedMs);
+    },
+    tryGet: async (m: GrpcTryGetKeyValueRequest): Promise<GrpcTryGetKeyValueResponse> => {
+      const startedMs = nowMs();
+      return getTo(await backend.kvGet(readFrom(m)), startedMs);
+    },
+    tryExists: async (m: GrpcTryExistsKeyValueRequest): Promise<GrpcTryExistsKeyValueResponse> => {
+      const startedMs = nowMs();
+      return existsTo(await backend.kvExists(readFrom(m)), startedMs);
+    },
+    trySetMany: async (
+      m: GrpcTrySetManyKeyValueRequest,
+    ): Promise<GrpcTrySetManyKeyValueResponse> => {
+      const startedMs = nowMs();
+      const res = await backend.kvSetMany({ items: m.Items.map(setFrom) });
+      // No top-level Type on gRPC: each item carries its own (wire.md 2.2.6).
+      return manyWritesTo(res.items, startedMs);
+    },
+    tryDeleteMany: async (
+      m: GrpcTryDeleteManyKeyValueRequest,
+    ): Promise<GrpcTryDeleteManyKeyValueResponse> => {
+      const startedMs = nowMs();
+      const res = await backend.kvDeleteMany({
+        items: m.Items.map((i) => ({
+          txId: hlcFrom(i, 'TransactionId'), key: i.Key, durability: i.Durability,
+        })),
+        coordinatorKey: m.CoordinatorKey ?? null,
+        operationIdHigh: optNum(m.OperationIdHigh), operationIdLow: optNum(m.OperationIdLow),
+      });
+      return manyWritesTo(res.items, startedMs);
+    },
+    tryGetMany: async (m: GrpcTryGetManyValuesRequest): Promise<GrpcTryGetManyValuesResponse> => {
+      const res = await backend.kvGetMany(manyFrom(m));
+      const items = res.items.map((i) => ({ ...existsItemTo(i), Value: bytesTo(i.value) }));
+      return { ServedFrom: '', Items: items, Routes: [] };
+    },
+    tryExistsMany: async (
+      m: GrpcTryExistsManyValuesRequest,
+    ): Promise<GrpcTryExistsManyValuesResponse> => {
+      const res = await backend.kvExistsMany(manyFrom(m));
+      return { ServedFrom: '', Items: res.items.map(existsItemTo), Routes: [] };
+    },
+    // IncludeTombstones has no field in KvScanByPrefixRequest yet: the backend decides.
+    scanByPrefix: async (m: GrpcScanByPrefixRequest): Promise<GrpcScanByPrefixResponse> => {
+      const res = await backend.kvScanByPrefix(prefixFrom(m));
+      return { ServedFrom: '', Type: res.type, Items: res.items.map(scanItemTo) };
+    },
+    scanAllByPrefix: async (
+      m: GrpcScanAllByPrefixRequest,
+    ): Promise<GrpcScanAllByPrefixResponse> => {
+      const res = await backend.kvScanAllByPrefix(prefixFrom(m));
+      return { Type: res.type, Items: res.items.map(scanItemTo) }; // no ServedFrom here
+    },
+    getByBucket: async (m: GrpcGetByBucketRequest): Promise<GrpcGetByBucketResponse> => {
+      const res = await backend.kvGetByBucket({
+        txId: hlcFrom(m, 'TransactionId'), prefixKey: m.PrefixKey,
+        readTimestamp: hlcFrom(m, 'ReadTimestamp'), durability: m.Durability,
+      });
+      return { ServedFrom: '', Type: res.type, Items: res.items.map(scanItemTo) };
+    },
+    getByRange: async (m: GrpcGetByRangeRequest): Promise<GrpcGetByRangeResponse> => {
+      const page = pageTo(await backend.kvGetByRange(rangeFrom(m)));
+      return { ServedFrom: '', ...page };
+    },
+  };
+}
+
+export type KvOperations = ReturnType<typeof kvOperations>;
+
+function manyFrom(m: GrpcTryGetManyValuesRequest | GrpcTryExistsManyValuesRequest) {
+  return {
+    txId: hlcFrom(m, 'TransactionId'),
+    items: m.Items.map((i) => ({
+      key: i.Key, revision: num(i.Revision), durability: i.Durability,
+    })),
+    readTimestamp: hlcFrom(m, 'ReadTimestamp'),
+  };
+}
+
+function prefixFrom(m: GrpcScanByPrefixRequest | GrpcScanAllByPrefixRequest) {
+  return { prefixKey: m.PrefixKey, readTimestamp: hlcFrom(m, 'ReadTimestamp'),
+    durability: m.Durability };
+}
+
+/** The stream ignores the transaction and registration fields (wire.md 2.2.14). */
+export function streamRangeFrom(m: GrpcGetByRangeRequest): KvGetByRangeRequest {
+  return { ...rangeFrom(m), txId: hlcZero };
+}
+
+/** The rows of a set-many or delete-many that failed as a whole: every key gets `code`. */
+export function failedWriteItems(code: number,
+  items: readonly { Key: string; Durability: number }[]): GrpcTrySetManyKeyValueResponse {
+  const rows = items.map((i) => writeItemTo({
+    type: code, key: i.Key, revision: 0, lastModified: hlcZero, durability: i.Durability,
+  }));
+  return { Items: rows, Routes: [], TimeElapsedMs: 0 };
+}
