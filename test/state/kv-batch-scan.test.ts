@@ -71,7 +71,7 @@ describe('[4.3] TryDeleteManyKeyValue', () => {
       ['a', KvType.Deleted]]);
   });
 
-  it('[4.3] delete-many: a transactional batch without CoordinatorKey+OperationIds is all InvalidInput',
+  it('[4.3] delete-many: transactional without CoordinatorKey+OperationIds: all InvalidInput',
     () => {
       const s = newState();
       s.kvSet(setReq('a', '1'), now);
@@ -121,7 +121,7 @@ describe('[4.3] TryGetManyValues / TryExistsManyValues', () => {
       [KvType.DoesNotExist, null]]);
   });
 
-  it('[4.3] get-many / exists-many: a non-zero transaction id makes every item InvalidInput', () => {
+  it('[4.3] get-many / exists-many: a non-zero transaction id: every item InvalidInput', () => {
     const s = newState();
     s.kvSet(setReq('a', '1'), now);
     for (const r of [s.kvGetMany(readMany(['a', 'b'], { txId }), now),

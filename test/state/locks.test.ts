@@ -183,7 +183,7 @@ describe.each([0, 1])('locks, durability %i', (durability) => {
         fencingToken: 1 });
     });
 
-    it('[4.1] expired other owner: TryExtendLock LockDoesNotExist (expiry check before owner check)',
+    it('[4.1] expired other owner: TryExtendLock LockDoesNotExist (expiry before owner check)',
       () => {
         expect(expired().extendLock(req(L, 'B'), later).type).toBe(LockType.LockDoesNotExist);
       });

@@ -317,7 +317,7 @@ describe('[9.2] kahuna-reference sequence cases', () => {
     expect(s.seqGet(seqName('m3'), now).sequence?.currentValue).toBe(3);
   });
 
-  it('[9.2] invalid inputs: count 0 / -1, reserved name, increment 0, initial 10 > max 5, oversized',
+  it('[9.2] invalid: count 0 / -1, reserved name, increment 0, initial 10 > max 5, oversized',
     () => {
       const s = withSeq();
       expect(s.seqReserve(reserveReq('orders', 0), now).type).toBe(SeqType.InvalidInput);

@@ -113,7 +113,9 @@ export class KvStore {
     const entry = this.tree.get(req.key);
     if (entry === undefined) return writeAnswer(KvType.DoesNotExist, 0, hlcZero);
     const cur = currentOf(entry);
-    if (!isLiveAt(cur, now)) return writeAnswer(KvType.DoesNotExist, cur.revision, cur.lastModified);
+    if (!isLiveAt(cur, now)) {
+      return writeAnswer(KvType.DoesNotExist, cur.revision, cur.lastModified);
+    }
     const stamp = copyHlc(now);
     this.put(req.key, withExpiry(entry, expiryAfter(stamp, req.expiresMs), stamp));
     return writeAnswer(KvType.Extended, cur.revision, cur.lastModified);
