@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Regenerates committed code from proto/: FlatBuffers frames (flatc) and, when present,
-// gRPC messages and services (ts-proto through the protoc binary shipped on npm).
+// Regenerates committed code from proto/: FlatBuffers frames (flatc) into src/ipc/generated/,
+// and the Kahuna gRPC messages and services (ts-proto through the protoc binary shipped on npm)
+// into src/main/grpc/generated/.
 // flatc is not on npm: install Debian's flatbuffers-compiler (flatc 2.0.8) to regenerate.
 import { execFileSync } from 'node:child_process';
 import {

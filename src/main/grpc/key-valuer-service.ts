@@ -164,7 +164,12 @@ export function createKeyValuerService(backend: KahunaBackend,
       () => GrpcScanAllByPrefixResponse.fromPartial({ Type: KvType.MustRetry })),
     getByBucket: unary(ctx, 'GetByBucket', ops.getByBucket, mustRetry(GrpcGetByBucketResponse)),
     getByRange: unary(ctx, 'GetByRange', ops.getByRange, mustRetry(GrpcGetByRangeResponse)),
-    getByRangeStream: (call) => void streamRange(backend, ctx, call),
+    getByRangeStream: (call) => {
+      streamRange(backend, ctx, call).catch((error: unknown) => {
+        ctx.log?.error({ err: error, rpc: 'GetByRangeStream' }, 'range stream failed');
+        call.destroy(error instanceof Error ? error : new Error(String(error)));
+      });
+    },
     batchClientKeyValueRequests: (call) => serveBatch(ctx, 'BatchClientKeyValueRequests', call, {
       answer: (r) => answerBatch(ops, r), failed: failBatch, unpack: unpackFrame,
     }),

@@ -120,6 +120,12 @@ export function pageTo(res: {
 
 /** One function per implemented RPC; each takes the generated request, returns the response. */
 export function kvOperations(backend: KahunaBackend) {
+  return { ...pointOperations(backend), ...manyOperations(backend), ...scanOperations(backend) };
+}
+
+export type KvOperations = ReturnType<typeof kvOperations>;
+
+function pointOperations(backend: KahunaBackend) {
   return {
     trySet: async (m: GrpcTrySetKeyValueRequest): Promise<GrpcTrySetKeyValueResponse> => {
       const startedMs = nowMs();
@@ -145,6 +151,11 @@ export function kvOperations(backend: KahunaBackend) {
       const startedMs = nowMs();
       return existsTo(await backend.kvExists(readFrom(m)), startedMs);
     },
+  };
+}
+
+function manyOperations(backend: KahunaBackend) {
+  return {
     trySetMany: async (
       m: GrpcTrySetManyKeyValueRequest,
     ): Promise<GrpcTrySetManyKeyValueResponse> => {
@@ -177,6 +188,11 @@ export function kvOperations(backend: KahunaBackend) {
       const res = await backend.kvExistsMany(manyFrom(m));
       return { ServedFrom: '', Items: res.items.map(existsItemTo), Routes: [] };
     },
+  };
+}
+
+function scanOperations(backend: KahunaBackend) {
+  return {
     // IncludeTombstones has no field in KvScanByPrefixRequest yet: the backend decides.
     scanByPrefix: async (m: GrpcScanByPrefixRequest): Promise<GrpcScanByPrefixResponse> => {
       const res = await backend.kvScanByPrefix(prefixFrom(m));
@@ -201,8 +217,6 @@ export function kvOperations(backend: KahunaBackend) {
     },
   };
 }
-
-export type KvOperations = ReturnType<typeof kvOperations>;
 
 function manyFrom(m: GrpcTryGetManyValuesRequest | GrpcTryExistsManyValuesRequest) {
   return {
