@@ -106,11 +106,10 @@ export class WorkerBackend implements KahunaBackend {
   /** Batch-wide rules first (wire.md 4.3: one reserved key or one transactional item fails
    *  every item), then one sub-batch per (partition, durability). */
   async kvSetMany(req: KvSetManyRequest): Promise<KvSetManyResponse> {
-    const poisoned = req.items.some((i) => i.key.startsWith(reservedKeyPrefix) ||
-      !isZeroHlc(i.txId));
-    if (poisoned) {
-      return { type: KvType.Set, items: req.items.map((i) => writeItem(i.key, i.durability,
-        KvType.InvalidInput)) };
+    const transactional = req.items.some((i) => !isZeroHlc(i.txId));
+    if (transactional || anyReserved(req.items)) {
+      return { type: transactional ? KvType.InvalidInput : KvType.Set,
+        items: req.items.map((i) => writeItem(i.key, i.durability, KvType.InvalidInput)) };
     }
     const groups = this.split(req.items, (i) => this.ofKey(i.key), (i) => i.durability);
     const parts = await Promise.all(groups.map(({ partition, items }) =>
@@ -124,8 +123,9 @@ export class WorkerBackend implements KahunaBackend {
     const session = req.coordinatorKey !== null || req.operationIdHigh !== null ||
       req.operationIdLow !== null;
     const transactional = req.items.some((i) => !isZeroHlc(i.txId));
-    if (transactional && !(req.coordinatorKey !== null && req.operationIdHigh !== null &&
-      req.operationIdLow !== null)) {
+    const unregistered = transactional && !(req.coordinatorKey !== null &&
+      req.operationIdHigh !== null && req.operationIdLow !== null);
+    if (unregistered || anyReserved(req.items)) {
       return { type: KvType.Deleted, items: req.items.map((i) => writeItem(i.key, i.durability,
         KvType.InvalidInput)) };
     }
@@ -149,9 +149,10 @@ export class WorkerBackend implements KahunaBackend {
   }
 
   private async readMany(req: KvGetManyRequest, op: KahunaOpValue): Promise<KvGetManyResponse> {
-    if (!isZeroHlc(req.txId)) {
-      return { type: KvType.Get, items: req.items.map((i) => readItem(i.key, i.durability,
-        KvType.InvalidInput)) };
+    const transactional = !isZeroHlc(req.txId);
+    if (transactional || anyReserved(req.items)) {
+      return { type: transactional ? KvType.InvalidInput : KvType.Get,
+        items: req.items.map((i) => readItem(i.key, i.durability, KvType.InvalidInput)) };
     }
     const groups = this.split(req.items, (i) => this.ofKey(i.key), (i) => i.durability);
     const parts = await Promise.all(groups.map(({ partition, items }) =>
@@ -255,6 +256,11 @@ export class WorkerBackend implements KahunaBackend {
         role: MemberRole.Voter, joinedVersion: 1 }],
     });
   }
+}
+
+/** wire.md 4.7: one reserved key in a batch fails every item. */
+function anyReserved(items: readonly { readonly key: string }[]): boolean {
+  return items.some((i) => i.key.startsWith(reservedKeyPrefix));
 }
 
 function writeItem(key: string, durability: number, type: number): KvWriteItem {
