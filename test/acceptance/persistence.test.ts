@@ -237,7 +237,6 @@ describe('kill -9 and restart on the same data directory', () => {
       node.rest.close();
       node.grpc.close();
       const ackedKeys = [...acked.keys()];
-      console.log("STORM", ackedKeys.length, sequenceValues.length, tokens.length, hot.size);
       expect(ackedKeys.length).toBeGreaterThan(20);
       expect(sequenceValues.length).toBeGreaterThan(5);
       expect(tokens.length).toBeGreaterThan(2);
