@@ -164,7 +164,7 @@ export interface KahunaClient {
   extend(key: string, expiresMs: number, durability: number): Promise<KvWriteReply>;
 
   setMany(items: readonly SetArgs[]): Promise<ManyReply<ManyWriteItem>>;
-  deleteMany(items: readonly { key: string; durability: number }[]):
+  deleteMany(items: readonly { key: string; durability: number; transactionId?: Hlc }[]):
     Promise<ManyReply<ManyWriteItem>>;
   getMany(items: readonly KeyAt[], transactionId?: Hlc): Promise<ManyReply<ManyReadItem>>;
   existsMany(items: readonly KeyAt[], transactionId?: Hlc): Promise<ManyReply<ManyReadItem>>;
@@ -374,9 +374,9 @@ export class RestClient implements KahunaClient {
     return this.#manyWrite(await this.post('/v1/kv/try-set-many', body));
   }
 
-  async deleteMany(items: readonly { key: string; durability: number }[]) {
-    const body = { items: items.map((i) => ({ transactionId: zeroHlc, key: i.key,
-      durability: i.durability })) };
+  async deleteMany(items: readonly { key: string; durability: number; transactionId?: Hlc }[]) {
+    const body = { items: items.map((i) => ({ transactionId: i.transactionId ?? zeroHlc,
+      key: i.key, durability: i.durability })) };
     return this.#manyWrite(await this.post('/v1/kv/try-delete-many', body));
   }
 
@@ -699,9 +699,10 @@ export class GrpcClient implements KahunaClient {
       { Items: items.map((a) => this.#setFields(a)) }));
   }
 
-  async deleteMany(items: readonly { key: string; durability: number }[]) {
+  async deleteMany(items: readonly { key: string; durability: number; transactionId?: Hlc }[]) {
     return this.#manyWrite(await this.call(this.keyValuer, 'TryDeleteManyKeyValue',
-      { Items: items.map((i) => ({ Key: i.key, Durability: i.durability })) }));
+      { Items: items.map((i) => ({ ...gHlcFields('TransactionId', i.transactionId), Key: i.key,
+        Durability: i.durability })) }));
   }
 
   #manyReadRequest(items: readonly KeyAt[], transactionId?: Hlc): GrpcMessage {

@@ -2,9 +2,9 @@
 // 400) and the node keeps answering; unknown gRPC methods get UNIMPLEMENTED; wire.md 1.4 REST
 // conventions (HTTP 200 with a numeric type, lenient member names, ignored Authorization).
 import * as grpc from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  Kv, Lock, createClient, grpcChannelOptions, owner, text, transports, unique,
+  Kv, Lock, createClient, grpcChannelOptions, owner, sleep, text, transports, unique,
 } from './clients.js';
 import { useHonu } from './harness.js';
 
@@ -87,6 +87,64 @@ describe('REST edges', () => {
     expect(await c.get(k, 1)).toMatchObject({ type: Kv.Get, value: text('v') });
   });
 
+  it('numbers may arrive as strings (ASP.NET web defaults)', async () => {
+    const k = unique('rest-numeric-strings');
+    const set = await rawPost('/v1/kv/try-set', JSON.stringify({ key: k,
+      value: text('n').toString('base64'), flags: '1', expiresMs: '60000', durability: '1' }));
+    expect(JSON.parse(set.text)).toMatchObject({ type: Kv.Set, revision: 0 });
+    const got = await honu.client('rest').get(k, 1);
+    expect(got).toMatchObject({ type: Kv.Get, value: text('n') });
+    expect(got.expires.l).toBeGreaterThan(Date.now());
+  });
+
+  it('reply shapes: HLCs are always {n,l,c} objects; a miss has value null', async () => {
+    const miss = JSON.parse((await rawPost('/v1/kv/try-get', JSON.stringify({
+      key: unique('shape-miss'), revision: -1, durability: 1 }))).text) as Record<string, unknown>;
+    expect(miss).toMatchObject({ type: Kv.DoesNotExist, value: null, revision: 0,
+      expires: { n: 0, l: 0, c: 0 }, lastModified: { n: 0, l: 0, c: 0 } });
+    const lock = JSON.parse((await rawPost('/v1/locks/get-info', JSON.stringify({
+      resource: unique('shape-lock'), durability: 0 }))).text) as Record<string, unknown>;
+    expect(lock).toMatchObject({ type: Lock.LockDoesNotExist, owner: null,
+      expires: { n: 0, l: 0, c: 0 } });
+  });
+
+  it('reply shapes: sequences/get of a missing sequence has sequence null, revision -1, ' +
+    'and a zeroed allocation', async () => {
+    const reply = JSON.parse((await rawPost('/v1/sequences/get', JSON.stringify({
+      name: unique('shape-seq'), durability: 1 }))).text) as Record<string, unknown>;
+    expect(reply).toMatchObject({ type: 1, sequence: null, revision: -1 });
+    expect(reply['allocation']).toMatchObject({ start: 0, end: 0, count: 0, revision: 0 });
+  });
+
+  it('batch routes without items -> envelope InvalidInput', async () => {
+    for (const path of ['/v1/kv/try-set-many', '/v1/kv/try-delete-many', '/v1/kv/try-get-many',
+      '/v1/kv/try-exists-many']) {
+      const reply = await rawPost(path, '{}');
+      expect(reply.status, path).toBe(200);
+      expect(JSON.parse(reply.text), path).toMatchObject({ type: Kv.InvalidInput });
+    }
+  });
+
+  it('try-unlock ignores an expiresMs member', async () => {
+    const r = unique('rest-unlock-expires');
+    const o = owner().toString('base64');
+    await rawPost('/v1/locks/try-lock', JSON.stringify({ resource: r, owner: o,
+      expiresMs: 10_000, durability: 1 }));
+    const reply = await rawPost('/v1/locks/try-unlock', JSON.stringify({ resource: r, owner: o,
+      expiresMs: -1, durability: 1 }));
+    expect(JSON.parse(reply.text)).toMatchObject({ type: Lock.Unlocked });
+  });
+
+  it('GET / answers Kahuna.Server as text; GET /v1/cluster/health is 200 and ready', async () => {
+    const root = await fetch(`${honu.url}/`);
+    expect(root.status).toBe(200);
+    expect(root.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await root.text()).toBe('Kahuna.Server');
+    const health = await fetch(`${honu.url}/v1/cluster/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ready: true, initialized: true });
+  });
+
   it('a lock request without owner -> InvalidInput', async () => {
     const reply = await rawPost('/v1/locks/try-lock', JSON.stringify({
       resource: unique('no-owner'), expiresMs: 1_000, durability: 0 }));
@@ -118,6 +176,18 @@ describe('gRPC edges', () => {
     await stillAnswers();
   });
 
+  it('locks taken over REST and gRPC are the same locks', async () => {
+    const r = unique('lock-cross');
+    const owners = Array.from({ length: 10 }, () => owner());
+    const replies = await Promise.all(owners.map((o, i) =>
+      honu.client(transports[i % 2]!).tryLock(r, o, 10_000, 1)));
+    expect(replies.filter((x) => x.type === Lock.Locked)).toHaveLength(1);
+    const winner = owners[replies.findIndex((x) => x.type === Lock.Locked)]!;
+    for (const t of transports) {
+      expect((await honu.client(t).getLock(r, 1)).owner).toEqual(winner);
+    }
+  });
+
   it('a 1 MiB value over gRPC and a 1 MiB value over REST read back across transports',
     async () => {
       const big = Buffer.alloc(1024 * 1024);
@@ -131,4 +201,39 @@ describe('gRPC edges', () => {
       expect((await honu.client('rest').get(kg, 1)).value!.equals(big)).toBe(true);
       expect((await honu.client('grpc').get(kr, 1)).value!.equals(big)).toBe(true);
     });
+});
+
+// wire.md 1.1: allow at least 4 MiB gRPC messages and 32 MB REST bodies (Kahuna: 4 MB gRPC
+// receive, about 30 MB REST). A 3 MiB value fits both, so it must be stored like any other, and
+// the node must keep answering. Its own node, so a failure here cannot disturb the cases above.
+describe('values of a few MiB', () => {
+  const big = useHonu('edge-big');
+  const value = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < value.length; i++) value[i] = (i * 7 + 3) & 0xff;
+
+  // Each case starts on a node that answers (a previous case may have upset it).
+  beforeEach(async () => {
+    const c = big.client('rest');
+    for (const until = Date.now() + 10_000; Date.now() < until; await sleep(100)) {
+      if ((await c.set({ key: unique('ready'), value: text('x'), durability: 1 })).type === Kv.Set) {
+        return;
+      }
+    }
+    throw new Error('the node did not answer Set within 10 s');
+  });
+
+  describe.each(transports)('over %s', (transport) => {
+    it.each([0, 1])('durability %i: a 3 MiB value is stored and read back; the node still ' +
+      'answers', async (d) => {
+      const c = big.client(transport);
+      const k = unique('big-3mib');
+      const set = await c.set({ key: k, value, durability: d });
+      const after = await c.set({ key: unique('after-big'), value: text('x'), durability: 1 });
+      expect(set).toMatchObject({ type: Kv.Set, revision: 0 });
+      const got = await c.get(k, d);
+      expect(got.type).toBe(Kv.Get);
+      expect(got.value?.equals(value)).toBe(true);
+      expect(after.type).toBe(Kv.Set);
+    });
+  });
 });

@@ -281,6 +281,25 @@ describe.each(transports)('key/value batches and scans over %s', (transport) => 
       expect(byKey(again, k)).toMatchObject({ type: Kv.DoesNotExist, revision: 2 });
     });
 
+  it('delete-many: a transactional batch without coordinator key and operation id -> ' +
+    'every item InvalidInput, nothing deleted', async () => {
+    const a = unique('dm-tx-a');
+    const b = unique('dm-tx-b');
+    await c().set({ key: a, value: text('a'), durability: 1 });
+    await c().set({ key: b, value: text('b'), durability: 1 });
+    const tx = { n: 1, l: Date.now(), c: 3 };
+    const reply = await c().deleteMany([{ key: a, durability: 1, transactionId: tx },
+      { key: b, durability: 1, transactionId: tx }]);
+    expect(reply.items).toHaveLength(2);
+    for (const item of reply.items) expect(item.type).toBe(Kv.InvalidInput);
+    expect((await c().get(a, 1)).type).toBe(Kv.Get);
+    expect((await c().get(b, 1)).type).toBe(Kv.Get);
+  });
+
+  it('scan-all-by-prefix with an empty prefix -> InvalidInput', async () => {
+    expect((await c().scanAllByPrefix('', 1)).type).toBe(Kv.InvalidInput);
+  });
+
   it('get-many resolves keys of both durabilities independently', async () => {
     const k = unique('gm-mixed');
     await c().set({ key: k, value: text('eph'), durability: 0 });
