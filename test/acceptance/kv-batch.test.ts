@@ -245,6 +245,26 @@ describe.each(transports)('key/value batches and scans over %s', (transport) => 
       expect(await keysOf({ startKey: keys[2]! })).toEqual(keys.slice(2));
     });
 
+    it('buckets and ranges order keys by UTF-16 code units (ordinal), not UTF-8 bytes',
+      async () => {
+        const space = unique('ordinal');
+        // UTF-16: 'Z' < 'a' < 'é' < '\u{1F600}' (0xD83D) < '\uFF5E'; UTF-8 bytes put U+FF5E
+        // (EF BD 9E) before U+1F600 (F0 9F 98 80).
+        const names = ['\uFF5E', 'a', '\u{1F600}', 'é', 'Z'];
+        for (const n of names) await c().set({ key: `${space}/${n}`, value: text(n), durability: d });
+        const expected = names.map((n) => `${space}/${n}`).sort(); // JS sorts by UTF-16 units
+        expect(expected.map((k) => k.slice(space.length + 1)))
+          .toEqual(['Z', 'a', 'é', '\u{1F600}', '\uFF5E']);
+        expect((await c().getByBucket(space, d)).items.map((i) => i.key)).toEqual(expected);
+        expect((await c().getByRange({ prefix: space, limit: 0, durability: d })).items
+          .map((i) => i.key)).toEqual(expected);
+        const pages = await c().scanRange({ prefix: space, limit: 2, durability: d });
+        expect(pages.flatMap((p) => p.items.map((i) => i.key))).toEqual(expected);
+        const between = await c().getByRange({ prefix: space, limit: 0, durability: d,
+          startKey: `${space}/é`, endKey: `${space}/\uFF5E` });
+        expect(between.items.map((i) => i.key)).toEqual([`${space}/é`, `${space}/\u{1F600}`]);
+      });
+
     it('get-by-range with an empty prefix -> InvalidInput (gRPC stream: no page)', async () => {
       expect((await c().getByRange({ prefix: '', limit: 2, durability: d })).type)
         .toBe(Kv.InvalidInput);

@@ -204,6 +204,49 @@ describe.each(transports)('key/value point operations over %s', (transport) => {
         expect((await c().exists(k, d, 0)).type).toBe(Kv.Exists);
       });
 
+    it('a revision that was never written reads DoesNotExist', async () => {
+      const k = unique('kv-future-rev');
+      await c().set({ key: k, value: text('v0'), durability: d });
+      await c().set({ key: k, value: text('v1'), durability: d });
+      expect((await c().get(k, d, 5)).type).toBe(Kv.DoesNotExist);
+      expect((await c().get(k, d, 5)).value).toBeNull();
+    });
+
+    it('flags 0 behaves like 1 on a live key', async () => {
+      const k = unique('kv-flags0');
+      await c().set({ key: k, value: text('a'), durability: d });
+      expect(await c().set({ key: k, value: text('b'), flags: 0, durability: d }))
+        .toMatchObject({ type: Kv.Set, revision: 1 });
+    });
+
+    it('10 concurrent sets of one key get 10 distinct revisions 0..9; the last one reads back',
+      async () => {
+        const k = unique('kv-race-set');
+        const replies = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+          c().set({ key: k, value: text(`v${i}`), durability: d })));
+        expect(replies.every((r) => r.type === Kv.Set)).toBe(true);
+        expect(replies.map((r) => r.revision).sort((x, y) => x - y))
+          .toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        const last = replies.findIndex((r) => r.revision === 9);
+        expect(await c().get(k, d)).toMatchObject({ value: text(`v${last}`), revision: 9 });
+      });
+
+    it('10 concurrent SetIfNotExists: exactly one Set; 10 concurrent CAS on revision 0: ' +
+      'exactly one Set', async () => {
+      const k = unique('kv-race-nx');
+      const nx = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        c().set({ key: k, value: text(`v${i}`), flags: Flags.SetIfNotExists, durability: d })));
+      expect(nx.filter((r) => r.type === Kv.Set)).toHaveLength(1);
+      expect(nx.filter((r) => r.type === Kv.NotSet)).toHaveLength(9);
+      for (const r of nx.filter((x) => x.type === Kv.NotSet)) expect(r.revision).toBe(0);
+      const cas = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        c().set({ key: k, value: text(`c${i}`), flags: Flags.SetIfEqualToRevision,
+          compareRevision: 0, durability: d })));
+      expect(cas.filter((r) => r.type === Kv.Set)).toHaveLength(1);
+      expect(cas.find((r) => r.type === Kv.Set)!.revision).toBe(1);
+      expect((await c().get(k, d)).revision).toBe(1);
+    });
+
     it('flag 2 (NOREV) increments the revision but that revision is not archived', async () => {
       const k = unique('kv-norev');
       await c().set({ key: k, value: text('v0'), durability: d });

@@ -78,9 +78,14 @@ describe('kill -9 and restart on the same data directory', () => {
         const held = unique('p-lock-held');
         const regranted = unique('p-lock-regranted');
         const released = unique('p-lock-released');
-        expect(await node.rest.tryLock(held, a, 120_000, P))
+        expect(await node.rest.tryLock(held, a, 60_000, P))
           .toEqual({ type: Lock.Locked, fencingToken: 0 });
+        expect((await node.grpc.extendLock(held, a, 120_000, P)).type).toBe(Lock.Extended);
         const heldInfo = await node.rest.getLock(held, P);
+        const expiring = unique('p-lock-expiring'); // lease ends while the node is down
+        expect(await node.grpc.tryLock(expiring, a, 300, P)).toMatchObject({ fencingToken: 0 });
+        const shortTtl = unique('p-short-ttl'); // expires while the node is down
+        await node.rest.set({ key: shortTtl, value: text('soon'), expiresMs: 300, durability: P });
         expect(await node.grpc.tryLock(regranted, a, 120_000, P)).toMatchObject({ fencingToken: 0 });
         expect((await node.grpc.unlock(regranted, a, P)).type).toBe(Lock.Unlocked);
         expect(await node.grpc.tryLock(regranted, b, 120_000, P))
@@ -95,6 +100,11 @@ describe('kill -9 and restart on the same data directory', () => {
         expect((await node.rest.reserveSequence(seq, 5)).allocation)
           .toMatchObject({ start: 1, end: 5 });
         expect((await node.grpc.nextSequence(seq)).allocation).toMatchObject({ start: 6, end: 6 });
+        const updated = unique('p-seq-updated');
+        await node.rest.createSequence({ name: updated, initialValue: 0, increment: 1 });
+        expect((await node.grpc.updateSequence({ name: updated, currentValue: 5000,
+          increment: 10, maxValue: 100_000 })).type).toBe(Seq.Success);
+        const started = Date.now();
 
         await kill9(node);
         node = await startNode(dataDir);
@@ -144,6 +154,21 @@ describe('kill -9 and restart on the same data directory', () => {
           .toEqual({ type: Lock.Locked, fencingToken: 2 });
         expect(await node.grpc.tryLock(released, b, 10_000, P))
           .toEqual({ type: Lock.Locked, fencingToken: 1 });
+
+        await sleep(Math.max(0, 400 - (Date.now() - started)));
+        for (const c of [node.rest, node.grpc]) {
+          expect((await c.get(shortTtl, P)).type).toBe(Kv.DoesNotExist);
+          expect((await c.getLock(expiring, P)).type).toBe(Lock.LockDoesNotExist);
+        }
+        expect(await node.rest.tryLock(expiring, b, 10_000, P))
+          .toEqual({ type: Lock.Locked, fencingToken: 1 });
+        const updatedEntry = await node.grpc.getSequence(updated);
+        expect(updatedEntry.sequence).toMatchObject({ increment: 10, maxValue: 100_000,
+          incarnation: 1 });
+        expect(updatedEntry.sequence!.currentValue).toBeGreaterThanOrEqual(5000);
+        const afterUpdate = (await node.rest.nextSequence(updated)).allocation!;
+        expect(afterUpdate.start).toBeGreaterThanOrEqual(5010);
+        expect((afterUpdate.start - 5000) % 10).toBe(0);
 
         const entry = await node.rest.getSequence(seq);
         expect(entry.type).toBe(Seq.Success);
