@@ -116,6 +116,41 @@ describe('REST edges', () => {
     expect(reply['allocation']).toMatchObject({ start: 0, end: 0, count: 0, revision: 0 });
   });
 
+  it('an absent durability is 0: KV and locks are ephemeral, sequences are InvalidInput',
+    async () => {
+      const k = unique('rest-no-durability');
+      const set = await rawPost('/v1/kv/try-set', JSON.stringify({ key: k,
+        value: text('e').toString('base64'), flags: 1 }));
+      expect(JSON.parse(set.text)).toMatchObject({ type: Kv.Set, revision: 0 });
+      const c = honu.client('rest');
+      expect(await c.get(k, 0)).toMatchObject({ type: Kv.Get, value: text('e') });
+      expect((await c.get(k, 1)).type).toBe(Kv.DoesNotExist);
+      const r = unique('rest-no-durability-lock');
+      const o = owner();
+      await rawPost('/v1/locks/try-lock', JSON.stringify({ resource: r,
+        owner: o.toString('base64'), expiresMs: 10_000 }));
+      expect((await c.getLock(r, 0)).owner).toEqual(o);
+      expect((await c.getLock(r, 1)).type).toBe(Lock.LockDoesNotExist);
+      const seq = await rawPost('/v1/sequences/create', JSON.stringify({
+        name: unique('rest-no-durability-seq'), initialValue: 0, increment: 1 }));
+      expect(JSON.parse(seq.text)).toMatchObject({ type: 3 });
+    });
+
+  it('servedFrom is "" or null (never a URL the client cannot reach)', async () => {
+    const k = unique('served-from');
+    for (const [path, body] of [
+      ['/v1/kv/try-set', { key: k, value: text('x').toString('base64'), durability: 1 }],
+      ['/v1/kv/try-get', { key: k, revision: -1, durability: 1 }],
+      ['/v1/locks/try-lock', { resource: k, owner: owner().toString('base64'), expiresMs: 1_000,
+        durability: 1 }],
+      ['/v1/sequences/get', { name: k, durability: 1 }],
+    ] as const) {
+      const reply = JSON.parse((await rawPost(path, JSON.stringify(body))).text) as
+        Record<string, unknown>;
+      expect(['', null, undefined], path).toContain(reply['servedFrom']);
+    }
+  });
+
   it('batch routes without items -> envelope InvalidInput', async () => {
     for (const path of ['/v1/kv/try-set-many', '/v1/kv/try-delete-many', '/v1/kv/try-get-many',
       '/v1/kv/try-exists-many']) {

@@ -81,6 +81,32 @@ describe.each(transports)('sequences over %s', (transport) => {
     expect((await c().reserveSequence(name, 2)).allocation).toMatchObject({ start: 2, end: 3 });
   });
 
+  it('maxValue equal to initialValue is valid and has no values to hand out', async () => {
+    const name = unique('seq-max-eq');
+    expect((await c().createSequence({ name, initialValue: 5, increment: 1, maxValue: 5 })).type)
+      .toBe(Seq.Success);
+    expect((await c().nextSequence(name)).type).toBe(Seq.MaxValueExceeded);
+  });
+
+  it('update{initialValue} is descriptive: Success, Incarnation 1, allocation continues',
+    async () => {
+      const name = unique('seq-update-initial');
+      await c().createSequence({ name, initialValue: 0, increment: 1 });
+      await c().reserveSequence(name, 3);
+      expect((await c().updateSequence({ name, initialValue: 2 })).type).toBe(Seq.Success);
+      expect((await c().getSequence(name)).sequence)
+        .toMatchObject({ initialValue: 2, incarnation: 1 });
+      expect((await c().nextSequence(name)).allocation).toMatchObject({ start: 4 });
+    });
+
+  it('update{maxValue} below InitialValue -> InvalidInput', async () => {
+    const name = unique('seq-update-max-initial');
+    await c().createSequence({ name, initialValue: 100, increment: 1 });
+    expect((await c().updateSequence({ name, maxValue: 50 })).type).toBe(Seq.InvalidInput);
+    expect((await c().getSequence(name)).sequence).toMatchObject({ maxValue: null,
+      incarnation: 0 });
+  });
+
   it('missing sequence: get NotFound rev -1 and no entry; next, reserve, delete, update ' +
     'NotFound', async () => {
     const name = unique('seq-missing');
