@@ -257,6 +257,25 @@ describe('values of a few MiB', () => {
     throw new Error('the node did not answer Set within 10 s');
   });
 
+  it('small persistent writes acknowledged while a 3 MiB persistent write is in flight are ' +
+    'all readable afterwards', async () => {
+    const rest = big.client('rest');
+    const grpcClient = big.client('grpc');
+    const keys = Array.from({ length: 20 }, (_, i) => unique(`beside-big-${i}`));
+    const bigWrite = grpcClient.set({ key: unique('big-beside'), value, durability: 1 });
+    const small = await Promise.all(keys.map((key, i) =>
+      (i % 2 === 0 ? rest : grpcClient).set({ key, value: text(key), durability: 1 })));
+    await bigWrite;
+    await sleep(1_000); // let a restarted worker come back before reading
+    const acked = keys.filter((_, i) => small[i]!.type === Kv.Set);
+    const lost: string[] = [];
+    for (const key of acked) {
+      const got = await rest.get(key, 1);
+      if (got.type !== Kv.Get || got.value?.toString('utf8') !== key) lost.push(key);
+    }
+    expect(lost, `${lost.length} of ${acked.length} acknowledged writes`).toEqual([]);
+  });
+
   describe.each(transports)('over %s', (transport) => {
     it.each([0, 1])('durability %i: a 3 MiB value is stored and read back; the node still ' +
       'answers', async (d) => {
