@@ -67,7 +67,7 @@ export const writerIdleWaitMs = 50;
 /** Doorbell wait while acks wait for room in an outbound ring (the consumer does not ring). */
 export const writerOutboxRetryMs = 1;
 /** Default size of each ring of a writer link (inbound and outbound). */
-export const writerRingBytesDefault = 4 * 1024 * 1024;
+export const writerRingBytesDefault = 32 * 1024 * 1024;
 /** Persists plus reads one WriterClient keeps in flight. */
 export const writerClientPendingMax = 65_536;
 assert(writerClientPendingMax <= ringWritesWaitingMax, 'client pending above ring waiters');
@@ -77,6 +77,11 @@ assert(writerFlushFramesMax >= 1 && writerOutboxFramesMax >= 1, 'writer frame ca
 // --- Threads: supervisor, partition workers (src/main/supervisor.ts, workers/) ---
 /** Ring from the main thread to one partition worker, and back. */
 export const mainRingBytes = 16 * 1024 * 1024;
+/** A persistent write's Raft entry (a request of up to half the main ring) must fit in one
+ *  writer frame as one op, and so must one key's checkpoint record: its current value plus up
+ *  to 4 MiB of archived revisions (src/core/state/state-limits.ts kvArchiveBytesMax). */
+assert(writerRingBytesDefault / 2 >= mainRingBytes / 2 + 5 * 1024 * 1024,
+  'a request-sized value plus its history must fit in one writer frame');
 /** Requests in flight from the main thread to one partition worker; past it: MustRetry. */
 export const workerRequestsInflightMax = 65_536;
 /** A request without a reply after this long is answered MustRetry (Kahuna clients use 30 s). */

@@ -41,6 +41,17 @@ interface LinkIo {
   readonly reader: FrameReader;
   /** Upper bound of an inbound frame: a ring's frames are at most half its buffer. */
   readonly inboundFrameBytesMax: number;
+  /** An open chain (PersistBatch frames with `more`): copied out of the ring, applied and
+   *  reported only when its last frame arrives, so the chain commits whole or not at all. A
+   *  link replaced mid-chain (its worker died) drops it with the LinkIo. */
+  chain: ChainPart[] | null;
+}
+
+interface ChainPart {
+  readonly partition: number;
+  readonly sequence: bigint;
+  readonly frameBytes: number;
+  readonly ops: { readonly kind: number; readonly key: Uint8Array; readonly value: Uint8Array }[];
 }
 
 const emptyBytes = new Uint8Array(0);
@@ -109,7 +120,7 @@ class WriterWorker {
       consumer: new RingConsumer(link.inbound),
       producer: new RingProducer(link.outbound, link.outboundDoorbell),
       reader: new FrameReader(),
-      inboundFrameBytesMax: Math.floor(link.inbound.byteLength / 2),
+      inboundFrameBytesMax: Math.floor(link.inbound.byteLength / 2), chain: null,
     });
   }
 
@@ -166,6 +177,10 @@ class WriterWorker {
   /** Applies the ops to the open WriteBatch at once: RocksDB copies them, so the ring frame
    *  they alias may be released right after. */
   private takeBatch(io: LinkIo, batch: PersistBatch, frameBytes: number): void {
+    if (batch.more() || io.chain !== null) {
+      this.takeChainPart(io, batch, frameBytes);
+      return;
+    }
     const store = (this.batch ??= this.store.batch());
     const opCount = batch.opsLength();
     for (let i = 0; i < opCount; i += 1) {
@@ -180,6 +195,31 @@ class WriterWorker {
       else assert(false, `unknown write kind ${String(kind)}`);
     }
     this.core.takeBatch(io.worker, batch.partition(), batch.sequence(), opCount, frameBytes);
+  }
+
+  private takeChainPart(io: LinkIo, batch: PersistBatch, frameBytes: number): void {
+    const ops: ChainPart['ops'] = [];
+    for (let i = 0; i < batch.opsLength(); i += 1) {
+      const op = batch.ops(i, this.writeOp);
+      assert(op !== null, 'PersistBatch op missing');
+      ops.push({ kind: op.kind(), key: (op.keyArray() ?? emptyBytes).slice(),
+        value: (op.valueArray() ?? emptyBytes).slice() });
+    }
+    const chain = (io.chain ??= []);
+    chain.push({ partition: batch.partition(), sequence: batch.sequence(), frameBytes, ops });
+    if (batch.more()) return;
+    io.chain = null;
+    const store = (this.batch ??= this.store.batch());
+    for (const part of chain) {
+      for (const op of part.ops) {
+        if (op.kind === WriteKind.Put) store.put(op.key, op.value);
+        else if (op.kind === WriteKind.Delete) store.del(op.key);
+        else if (op.kind === WriteKind.DeleteRange) store.deleteRange(op.key, op.value);
+        else assert(false, `unknown write kind ${String(op.kind)}`);
+      }
+      this.core.takeBatch(io.worker, part.partition, part.sequence, part.ops.length,
+        part.frameBytes);
+    }
   }
 
   /** One WAL fsync for the whole flush. Returns the failure, if the write failed. */

@@ -67,6 +67,8 @@ export interface PersistBatchData {
   readonly partition: number;
   readonly sequence: bigint;
   readonly ops: readonly WriteOpData[];
+  /** Part of a chain: the link's next batch belongs to the same atomic write. */
+  readonly more?: boolean;
 }
 
 export interface PersistAckData {
@@ -162,7 +164,8 @@ export function encodePersistBatch(data: PersistBatchData): Uint8Array {
   }
   const ops = PersistBatch.createOpsVector(builder, offsetsScratch);
   offsetsScratch.length = 0;
-  const body = PersistBatch.createPersistBatch(builder, data.partition, data.sequence, ops);
+  const body = PersistBatch.createPersistBatch(builder, data.partition, data.sequence, ops,
+    data.more === true);
   return finish(Body.PersistBatch, body);
 }
 

@@ -62,6 +62,10 @@ interface PendingRead {
 }
 
 const u32Max = 0xffff_ffff;
+/** Frame bytes kept free for the FlatBuffers table around a chain frame's ops. */
+const chainFrameSlackBytes = 4096;
+/** Per-op FlatBuffers overhead assumed when cutting a chain (vtable, offsets, padding). */
+const chainOpOverheadBytes = 48;
 const emptyBytes = new Uint8Array(0);
 
 function toWriteOpData(op: WriteOpInput): WriteOpData {
@@ -147,13 +151,47 @@ export class WriterClient {
     assert(Number.isInteger(partition) && partition >= 0 && partition <= u32Max, 'partition');
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
-    const sequence = this.lastSequence(partition) + 1n;
-    const frame = encodePersistBatch({ partition, sequence, ops: ops.map(toWriteOpData) });
-    if (frame.length > this.toWriter.frameBytesMax) {
-      return Promise.reject(errorData('HONU_ERR_INVALID_INPUT',
-        `persist batch of ${frame.length} bytes exceeds frameBytesMax ` +
-        `${this.toWriter.frameBytesMax}; split it`));
+    const data = ops.map(toWriteOpData);
+    const frame = encodePersistBatch({ partition, sequence: this.lastSequence(partition) + 1n,
+      ops: data });
+    if (frame.length <= this.toWriter.frameBytesMax) return this.persistFrame(partition, frame);
+    return this.persistChain(partition, data);
+  }
+
+  /** A persist too large for one frame goes as a chain of frames (`more` on all but the last)
+   *  that the writer commits in one WriteBatch: still one atomic write. Resolves with the last
+   *  frame's ack. One op larger than a frame is refused. */
+  private persistChain(partition: number, ops: readonly WriteOpData[]): Promise<void> {
+    const budget = this.toWriter.frameBytesMax - chainFrameSlackBytes;
+    const chunks: WriteOpData[][] = [[]];
+    let bytes = 0;
+    for (const op of ops) {
+      const size = op.key.length + op.value.length + chainOpOverheadBytes;
+      if (size > budget) {
+        return Promise.reject(errorData('HONU_ERR_INVALID_INPUT',
+          `one write of ${size} bytes exceeds the ${budget}-byte frame budget`));
+      }
+      if (bytes + size > budget) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks[chunks.length - 1]!.push(op);
+      bytes += size;
     }
+    let last: Promise<void> = Promise.resolve();
+    chunks.forEach((chunk, i) => {
+      const more = i < chunks.length - 1;
+      const frame = encodePersistBatch({ partition, sequence: this.lastSequence(partition) + 1n,
+        ops: chunk, more });
+      assert(frame.length <= this.toWriter.frameBytesMax, 'chain frame over budget');
+      last = this.persistFrame(partition, frame);
+      if (more) last.catch(() => {}); // the last frame's promise reports the chain's outcome
+    });
+    return last;
+  }
+
+  private persistFrame(partition: number, frame: Uint8Array): Promise<void> {
+    const sequence = this.lastSequence(partition) + 1n;
     this.sequenceByPartition.set(partition, sequence);
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPersist = { partition, sequence, resolve, reject, dropped: false };

@@ -5,6 +5,9 @@ import { RocksStore } from '../../src/env/rocksdb.js';
 import { raftLogKey, raftLogRange, stateKey } from '../../src/core/writer/keys.js';
 import type { ErrorData } from '../../src/errors.js';
 import { makeTempDir, removeDir, WriterHarness } from './fixtures/harness.js';
+import { encodePersistBatch } from '../../src/ipc/frames.js';
+import { WriteKind } from '../../src/ipc/generated/ring.js';
+import { RingProducer } from '../../src/ipc/ring.js';
 
 const ringBytes = 64 * 1024; // small, so acks and batches hit full rings (backpressure)
 const dirs: string[] = [];
@@ -179,6 +182,63 @@ describe('writer worker', () => {
     expect(end.client.lastSequence(0)).toBe(0n);
     await shutdown(harness);
   });
+
+  it('writes a persist larger than a frame as one atomic chain of frames', async () => {
+    const dir = makeTempDir('writer-chain');
+    dirs.push(dir);
+    const acks: bigint[] = [];
+    const harness = new WriterHarness(dir, 1, ringBytes, {
+      onAck: (_p, sequence, error) => {
+        expect(error).toBeNull();
+        acks.push(sequence);
+      },
+    });
+    await harness.waitFor('ready');
+    const end = harness.ends[0];
+    if (end === undefined) throw new Error('no link');
+    const ops = Array.from({ length: 400 }, (_, i) => ({ kind: 'put' as const,
+      key: raftLogKey(5, i + 1), value: new Uint8Array(1000).fill(i % 251) }));
+    let done = false;
+    let values: (Uint8Array | undefined)[] = [];
+    void (async () => {
+      await end.client.persist(5, ops); // ~400 KB through a 64 KiB ring: a chain
+      values = await Promise.all([1, 200, 400].map((i) => end.client.get(raftLogKey(5, i))));
+      done = true;
+    })();
+    await harness.pumpUntil(() => done);
+    expect(acks.length).toBeGreaterThan(5);
+    expect(end.client.lastSequence(5)).toBe(BigInt(acks.length));
+    expect(values.map((v) => v?.[0])).toEqual([0, 199 % 251, 399 % 251]);
+    await shutdown(harness);
+  });
+
+  it('drops a chain whose link is replaced before its last frame (nothing of it is written)',
+    async () => {
+      const dir = makeTempDir('writer-chain-cut');
+      dirs.push(dir);
+      const harness = new WriterHarness(dir, 1, ringBytes);
+      await harness.waitFor('ready');
+      const old = harness.ends[0];
+      if (old === undefined) throw new Error('no link');
+      const producer = new RingProducer(old.link.inbound, harness.writerDoorbell);
+      const part = encodePersistBatch({ partition: 9, sequence: 1n, more: true,
+        ops: [{ kind: WriteKind.Put, key: raftLogKey(9, 1), value: Uint8Array.of(1) }] });
+      expect(producer.tryWrite(part)).toBe(true);
+      producer.publish();
+      await harness.pump(50); // the writer takes the part and waits for the rest
+      const fresh = harness.makeEnd(0, ringBytes);
+      harness.ends[0] = fresh;
+      harness.send({ type: 'link', link: fresh.link });
+      let value: Uint8Array | undefined = Uint8Array.of(0);
+      let read = false;
+      void fresh.client.get(raftLogKey(9, 1)).then((v) => {
+        value = v;
+        read = true;
+      });
+      await harness.pumpUntil(() => read);
+      expect(value).toBeUndefined();
+      await shutdown(harness);
+    });
 
   it('replaces a link: the new link works, the old one is dropped', async () => {
     const dir = makeTempDir('writer-relink');

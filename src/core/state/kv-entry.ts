@@ -7,7 +7,7 @@ import { KvState } from '../api/codes.js';
 import { hlcZero, type Hlc } from '../api/types.js';
 import { ByteReader, ByteWriter } from './codec.js';
 import { compareHlc, hlcIsZero, isExpired } from './hlc.js';
-import { kvRevisionsRetainedMax } from './state-limits.js';
+import { kvArchiveBytesMax, kvRevisionsRetainedMax } from './state-limits.js';
 
 export interface KvRevision {
   readonly revision: number;
@@ -84,6 +84,13 @@ export function withRevision(entry: KvEntry | undefined, next: KvRevision, now: 
   }
   revs.push(next);
   while (revs.length > kvRevisionsRetainedMax) revs.shift();
+  // History is also capped in bytes, so one key's record (all its revisions) stays well under
+  // a writer frame at checkpoints; the current revision always stays.
+  let archivedBytes = 0;
+  for (let i = 0; i < revs.length - 1; i++) archivedBytes += revs[i]!.value?.length ?? 0;
+  while (revs.length > 1 && archivedBytes > kvArchiveBytesMax) {
+    archivedBytes -= revs.shift()!.value?.length ?? 0;
+  }
   return { revisions: revs, lastUsed: now };
 }
 

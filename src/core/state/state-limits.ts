@@ -6,6 +6,8 @@ import { idempotencyKeyBytesMax, scanItemsMax, sequenceNameCharsMax } from '../a
 /** Revisions one key keeps in memory (the current one included) for revision and snapshot
  *  reads (wire.md 4.7: "at least the last few"). Older ones are pruned. */
 export const kvRevisionsRetainedMax = 32;
+/** Value bytes of one key's archived (non-current) revisions; older ones are pruned first. */
+export const kvArchiveBytesMax = 4 * 1024 * 1024;
 /** Rows of one GetByBucket / ScanByPrefix answer, and of one GetByRange page. */
 export const kvScanRowsMax = scanItemsMax;
 /** Idempotency keys one sequence remembers; the oldest is forgotten first. */

@@ -412,8 +412,13 @@ opsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+more():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startPersistBatch(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addPartition(builder:flatbuffers.Builder, partition:number) {
@@ -440,16 +445,21 @@ static startOpsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addMore(builder:flatbuffers.Builder, more:boolean) {
+  builder.addFieldInt8(3, +more, +false);
+}
+
 static endPersistBatch(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createPersistBatch(builder:flatbuffers.Builder, partition:number, sequence:bigint, opsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createPersistBatch(builder:flatbuffers.Builder, partition:number, sequence:bigint, opsOffset:flatbuffers.Offset, more:boolean):flatbuffers.Offset {
   PersistBatch.startPersistBatch(builder);
   PersistBatch.addPartition(builder, partition);
   PersistBatch.addSequence(builder, sequence);
   PersistBatch.addOps(builder, opsOffset);
+  PersistBatch.addMore(builder, more);
   return PersistBatch.endPersistBatch(builder);
 }
 }

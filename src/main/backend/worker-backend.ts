@@ -54,8 +54,14 @@ export class WorkerBackend implements KahunaBackend {
     retry: (error: ErrorData) => T): Promise<T> {
     const codec = opCodecs[op];
     const reply = await this.workers.request(partition, op, encode(codec.request, req));
-    if (reply.error !== null) return retry(reply.error);
-    return decode<T>(codec.response, reply.payload);
+    if (reply.error === null) return decode<T>(codec.response, reply.payload);
+    // A request too large for the ring (an oversized value) is the caller's error; anything
+    // else the node could not decide is MustRetry.
+    if (reply.error.code === 'HONU_ERR_INVALID_INPUT') {
+      return withType(retry(reply.error), isSequenceOp(op) ? SeqType.InvalidInput
+        : KvType.InvalidInput);
+    }
+    return retry(reply.error);
   }
 
   private ofKey(key: string): number {
@@ -256,6 +262,17 @@ export class WorkerBackend implements KahunaBackend {
         role: MemberRole.Voter, joinedVersion: 1 }],
     });
   }
+}
+
+function isSequenceOp(op: KahunaOpValue): boolean {
+  return op >= KahunaOp.SeqCreate && op <= KahunaOp.SeqReserve;
+}
+
+/** `res` (a MustRetry answer) with another outcome type, on every item too. */
+function withType<T>(res: T, type: number): T {
+  const r = res as { items?: readonly object[] };
+  const items = r.items?.map((i) => ({ ...i, type }));
+  return { ...res, type, ...(items === undefined ? {} : { items }) };
 }
 
 /** wire.md 4.7: one reserved key in a batch fails every item. */
