@@ -64,7 +64,10 @@ describe('kill -9 and restart on the same data directory', () => {
           await c.set({ key: keys.emptyKey, value: Buffer.alloc(0), durability: P });
           await c.set({ key: keys.ttlKey, value: text('ttl'), expiresMs: 120_000,
             durability: P });
+          expect(await c.extend(keys.ttlKey, 180_000, P))
+            .toMatchObject({ type: Kv.Extended, revision: 0 });
           keys.ttlExpires = (await c.get(keys.ttlKey, P)).expires.l;
+          expect(keys.ttlExpires).toBeGreaterThan(Date.now() + 170_000);
           const many = await c.setMany([{ key: keys.manyA, value: text('a'), durability: P },
             { key: keys.manyB, value: text('b'), durability: P }]);
           expect(many.items.every((i) => i.type === Kv.Set)).toBe(true);
@@ -238,13 +241,30 @@ describe('kill -9 and restart on the same data directory', () => {
           }
         }
       };
+      let lockFree = true; // false from a grant until its unlock is acknowledged
       const lockWriter = async (c: KahunaClient): Promise<void> => {
         while (!stopping) {
           try {
             const o = owner();
+            lockFree = false;
             const r = await c.tryLock(lockName, o, 60_000, P);
             if (r.type === Lock.Locked) tokens.push(r.fencingToken);
-            await c.unlock(lockName, o, P);
+            if ((await c.unlock(lockName, o, P)).type === Lock.Unlocked) lockFree = true;
+          } catch {
+            return;
+          }
+        }
+      };
+      // Keys whose acknowledged delete is their last acknowledged write: they must stay gone.
+      const deleted = new Set<string>();
+      const deleter = async (c: KahunaClient, w: number): Promise<void> => {
+        for (let i = 0; !stopping; i++) {
+          const key = `${prefix}/d${w}-${i}`;
+          try {
+            if ((await c.set({ key, value: text('doomed'), durability: P })).type !== Kv.Set) {
+              continue;
+            }
+            if ((await c.delete(key, P)).type === Kv.Deleted) deleted.add(key);
           } catch {
             return;
           }
@@ -254,6 +274,7 @@ describe('kill -9 and restart on the same data directory', () => {
       const writers = [
         ...Array.from({ length: 6 }, (_, w) => kvWriter(w)),
         sequenceWriter(node.rest), sequenceWriter(node.grpc), lockWriter(node.grpc),
+        deleter(node.rest, 0), deleter(node.grpc, 1),
       ];
       await sleep(1_000 + Math.floor(Math.random() * 1_000));
       await node.server.kill9();
@@ -265,6 +286,7 @@ describe('kill -9 and restart on the same data directory', () => {
       expect(ackedKeys.length).toBeGreaterThan(20);
       expect(sequenceValues.length).toBeGreaterThan(5);
       expect(tokens.length).toBeGreaterThan(2);
+      expect(deleted.size).toBeGreaterThan(2);
 
       node = await startNode(dataDir);
       const missing: string[] = [];
@@ -280,6 +302,11 @@ describe('kill -9 and restart on the same data directory', () => {
         }
       }
       expect(missing, `${missing.length} of ${ackedKeys.length} acknowledged keys`).toEqual([]);
+      const deletedKeys = [...deleted];
+      const resurrected = (await node.grpc.existsMany(deletedKeys.map((key) =>
+        ({ key, durability: P })))).items.filter((i) => i.type !== Kv.DoesNotExist)
+        .map((i) => i.key);
+      expect(resurrected, `acknowledged deletes that came back`).toEqual([]);
       for (const [key, last] of hot) {
         const got = await node.grpc.get(key, P);
         expect(got.type).toBe(Kv.Get);
@@ -292,8 +319,11 @@ describe('kill -9 and restart on the same data directory', () => {
       expect(next.allocation!.start).toBeGreaterThan(Math.max(...sequenceValues));
       const o = owner();
       const lock = await node.rest.tryLock(lockName, o, 10_000, P);
+      if (lockFree) {
+        expect(lock.type).toBe(Lock.Locked); // the last unlock was acknowledged
+      }
       if (lock.type === Lock.Busy) {
-        // The kill may have come between a grant and its unlock: that grant is still held.
+        // The kill came between a grant and its unlock: that grant is still held.
         const info = await node.rest.getLock(lockName, P);
         expect(info.fencingToken).toBeGreaterThanOrEqual(Math.max(...tokens));
       } else {
