@@ -158,7 +158,8 @@ export interface KahunaClient {
 
   set(args: SetArgs): Promise<KvWriteReply>;
   /** revision −1 = latest (what clients send for "latest"). */
-  get(key: string, durability: number, revision?: number): Promise<KvGetReply>;
+  get(key: string, durability: number, revision?: number, readTimestamp?: Hlc):
+    Promise<KvGetReply>;
   exists(key: string, durability: number, revision?: number): Promise<KvExistsReply>;
   delete(key: string, durability: number): Promise<KvWriteReply>;
   extend(key: string, expiresMs: number, durability: number): Promise<KvWriteReply>;
@@ -321,9 +322,10 @@ export class RestClient implements KahunaClient {
     return this.#write('/v1/kv/try-set', this.#setBody(args));
   }
 
-  async get(key: string, durability: number, revision = -1): Promise<KvGetReply> {
+  async get(key: string, durability: number, revision = -1,
+    readTimestamp: Hlc = zeroHlc): Promise<KvGetReply> {
     const r = await this.post('/v1/kv/try-get',
-      { ...restTxFields, key, revision, readTimestamp: zeroHlc, durability });
+      { ...restTxFields, key, revision, readTimestamp, durability });
     return { type: num(r['type']), value: fromB64(r['value']), revision: num(r['revision']),
       expires: hlcOf(r['expires']), lastModified: hlcOf(r['lastModified']) };
   }
@@ -651,9 +653,10 @@ export class GrpcClient implements KahunaClient {
     return this.#write('TrySetKeyValue', { ...this.#setFields(args), CoordinatorKey: '' });
   }
 
-  async get(key: string, durability: number, revision = -1): Promise<KvGetReply> {
-    const r = await this.call(this.keyValuer, 'TryGetKeyValue',
-      { Key: key, Revision: revision, Durability: durability });
+  async get(key: string, durability: number, revision = -1,
+    readTimestamp: Hlc = zeroHlc): Promise<KvGetReply> {
+    const r = await this.call(this.keyValuer, 'TryGetKeyValue', { Key: key, Revision: revision,
+      Durability: durability, ...gHlcFields('ReadTimestamp', readTimestamp) });
     return { type: gNum(r['Type']), value: gBytes(r['Value']), revision: gNum(r['Revision']),
       expires: gHlc(r, 'Expires'), lastModified: gHlc(r, 'LastModified') };
   }

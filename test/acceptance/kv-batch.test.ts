@@ -4,7 +4,7 @@
 // and the batch cases of kahuna-reference 9.2.
 import { describe, expect, it } from 'vitest';
 import {
-  Flags, Kv, durabilities, text, transports, unique, type KahunaClient, type ManyReply,
+  Flags, Kv, durabilities, sleep, text, transports, unique, type KahunaClient, type ManyReply,
 } from './clients.js';
 import { useHonu } from './harness.js';
 
@@ -244,6 +244,27 @@ describe.each(transports)('key/value batches and scans over %s', (transport) => 
       expect(await keysOf({ endKey: keys[2]!, endInclusive: true })).toEqual(keys.slice(0, 3));
       expect(await keysOf({ startKey: keys[2]! })).toEqual(keys.slice(2));
     });
+
+    it('expired keys are not live: get-many, exists-many, bucket, scan and range skip them',
+      async () => {
+        const space = unique('expired-scan');
+        const live = `${space}/live`;
+        const gone = `${space}/gone`;
+        await c().set({ key: live, value: text('l'), durability: d });
+        await c().set({ key: gone, value: text('g'), expiresMs: 30, durability: d });
+        await sleep(150);
+        const many = await c().getMany([{ key: live, durability: d }, { key: gone, durability: d }]);
+        expect(byKey(many, live).type).toBe(Kv.Get);
+        expect(byKey(many, gone)).toMatchObject({ type: Kv.DoesNotExist, value: null });
+        const exists = await c().existsMany([{ key: gone, durability: d }]);
+        expect(byKey(exists, gone).type).toBe(Kv.DoesNotExist);
+        expect((await c().getByBucket(space, d)).items.map((i) => i.key)).toEqual([live]);
+        expect((await c().scanAllByPrefix(space, d)).items.map((i) => i.key)).toEqual([live]);
+        expect((await c().getByRange({ prefix: space, limit: 0, durability: d })).items
+          .map((i) => i.key)).toEqual([live]);
+        const pages = await c().scanRange({ prefix: space, limit: 1, durability: d });
+        expect(pages.flatMap((p) => p.items.map((i) => i.key))).toEqual([live]);
+      });
 
     it('buckets and ranges order keys by UTF-16 code units (ordinal), not UTF-8 bytes',
       async () => {

@@ -247,6 +247,23 @@ describe.each(transports)('key/value point operations over %s', (transport) => {
       expect((await c().get(k, d)).revision).toBe(1);
     });
 
+    it('readTimestamp reads the newest revision committed at or before that HLC', async () => {
+      const k = unique('kv-read-ts');
+      const before = { n: 0, l: Date.now() - 60_000, c: 0 };
+      const first = await c().set({ key: k, value: text('v0'), durability: d });
+      await sleep(5);
+      const second = await c().set({ key: k, value: text('v1'), durability: d });
+      expect(second.lastModified.l).toBeGreaterThan(first.lastModified.l);
+      expect(await c().get(k, d, -1, first.lastModified)).toMatchObject({ type: Kv.Get,
+        value: text('v0'), revision: 0 });
+      expect(await c().get(k, d, -1, second.lastModified)).toMatchObject({ type: Kv.Get,
+        value: text('v1'), revision: 1 });
+      // kahuna-ts snapshotMs: {node 0, physical ms, counter 0xFFFFFFFF}
+      const snapshotMs = { n: 0, l: first.lastModified.l, c: 0xFFFFFFFF };
+      expect(await c().get(k, d, -1, snapshotMs)).toMatchObject({ value: text('v0') });
+      expect((await c().get(k, d, -1, before)).type).toBe(Kv.DoesNotExist);
+    });
+
     it('flag 2 (NOREV) increments the revision but that revision is not archived', async () => {
       const k = unique('kv-norev');
       await c().set({ key: k, value: text('v0'), durability: d });
