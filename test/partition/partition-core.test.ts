@@ -155,6 +155,25 @@ describe('PartitionCore', () => {
     expect(new TextDecoder().decode(got.value)).toBe('x');
   });
 
+  it('a Ready that writes nothing never acknowledges an earlier write still at the writer',
+    () => {
+      const h = new Harness(new FakeDisk());
+      h.core.campaignAll();
+      h.settle();
+      const set = h.send(KahunaOp.KvSet, setReq('a/2', 'x'));
+      h.core.process(h.now); // the entry's Ready goes to the writer and stays there
+      const get = h.send(KahunaOp.KvGet, getReq('a/2'));
+      h.send(KahunaOp.KvSet, setReq('e/2', 'y', 0));
+      for (let i = 0; i < 5; i++) h.core.process(h.now); // ReadIndex and empty Readys
+      expect(h.replies.has(set)).toBe(false);
+      // The read is served at the commit index, which the unacknowledged write has not
+      // reached: it sees the key missing (linearizable: the write has not completed).
+      expect(h.answer<{ type: number }>(get).type).toBe(103);
+      h.settle();
+      expect(h.answer<{ type: number }>(set).type).toBe(0);
+      expect(h.call<{ type: number }>(KahunaOp.KvGet, getReq('a/2')).type).toBe(3);
+    });
+
   it('keeps ephemeral state in memory only', () => {
     const h = new Harness(new FakeDisk());
     h.core.campaignAll();

@@ -84,8 +84,20 @@ interface Replica {
   queuedReads: WaitingRead[];
   /** Reads whose ReadIndex came back, waiting for apply to reach `index`. */
   readonly servable: { index: number; reads: WaitingRead[] }[];
-  /** Ready number -> last log index persisted with it (for truncation bookkeeping). */
+  /** Readys handed to the writer and not yet acknowledged, oldest first: `ack` is the Ready
+   *  number to acknowledge when the batch is durable (raised by later Readys that wrote
+   *  nothing, which must not be acknowledged before earlier writes are: onPersisted(n)
+   *  covers every Ready up to n). */
+  readonly inflight: { token: number; ack: number }[];
+  /** Last log index handed to the writer (a shorter new tail deletes the rest). */
   persistedLast: number;
+  /** The newest hard state, and the term and vote last handed to the writer: a hard state
+   *  that only moved the commit index is not written on its own (it is soft: a restarted
+   *  single group re-commits its log), but rides with the next entries or checkpoint. */
+  hardState: HardState | null;
+  hardStateWritten: boolean;
+  writtenTerm: number;
+  writtenVote: number;
   applied: number;
   appliedHlc: Hlc;
   conf: ConfState;
@@ -129,7 +141,10 @@ export class PartitionCore {
     return {
       partition: r.partition, raft, storage, persistent,
       ephemeral: this.opts.newStore(r.partition), clock, proposals: new Map(),
-      readBatches: new Map(), queuedReads: [], servable: [], persistedLast: storage.lastIndex(),
+      readBatches: new Map(), queuedReads: [], servable: [], inflight: [],
+      persistedLast: storage.lastIndex(),
+      hardState: r.hardState, hardStateWritten: true, writtenTerm: r.hardState?.term ?? 0,
+      writtenVote: r.hardState?.vote ?? 0,
       applied, appliedHlc: cp?.hlc ?? { n: 0, l: 0, c: 0 }, conf, checkpointIndex: applied,
       leader: 0, term: 0,
     };
@@ -201,7 +216,10 @@ export class PartitionCore {
   /** The writer made the batch with `token` (a Ready number) durable. */
   onPersisted(partition: number, token: number): void {
     const rep = this.replicas.get(partition);
-    if (rep !== undefined) rep.raft.onPersisted(token);
+    if (rep === undefined) return;
+    while (rep.inflight.length > 0 && rep.inflight[0]!.token <= token) {
+      rep.raft.onPersisted(rep.inflight.shift()!.ack);
+    }
   }
 
   /** One turn: start the reads queued this turn, handle every Ready, checkpoint when due. */
@@ -233,8 +251,14 @@ export class PartitionCore {
     if (rd.softState !== null) this.onSoftState(rep, rd);
     const ops: WriteOpInput[] = [];
     this.persistOps(rep, rd, ops);
-    if (ops.length > 0 || rd.mustSync) this.sink.persist(rep.partition, ops, rd.number);
-    else rep.raft.onPersisted(rd.number);
+    if (ops.length > 0) {
+      rep.inflight.push({ token: rd.number, ack: rd.number });
+      this.sink.persist(rep.partition, ops, rd.number);
+    } else if (rep.inflight.length > 0) {
+      rep.inflight[rep.inflight.length - 1]!.ack = rd.number;
+    } else {
+      rep.raft.onPersisted(rd.number);
+    }
     for (const e of rd.committedEntries) this.apply(rep, e);
     const last = rd.committedEntries[rd.committedEntries.length - 1];
     if (last !== undefined) rep.raft.onApplied(last.index);
@@ -291,10 +315,23 @@ export class PartitionCore {
       rep.storage.append(rd.entries);
     }
     if (rd.hardState !== null) {
-      ops.push({ kind: 'put', key: hardStateKey(rep.partition),
-        value: encodeHardState(rd.hardState) });
       rep.storage.setHardState(rd.hardState);
+      rep.hardState = rd.hardState;
+      rep.hardStateWritten = false;
     }
+    const hs = rep.hardState;
+    if (hs === null || rep.hardStateWritten) return;
+    const voteChanged = hs.term !== rep.writtenTerm || hs.vote !== rep.writtenVote;
+    if (voteChanged || ops.length > 0) this.writeHardState(rep, ops);
+  }
+
+  private writeHardState(rep: Replica, ops: WriteOpInput[]): void {
+    const hs = rep.hardState;
+    if (hs === null || rep.hardStateWritten) return;
+    ops.push({ kind: 'put', key: hardStateKey(rep.partition), value: encodeHardState(hs) });
+    rep.hardStateWritten = true;
+    rep.writtenTerm = hs.term;
+    rep.writtenVote = hs.vote;
   }
 
   private apply(rep: Replica, e: Entry): void {
@@ -348,6 +385,7 @@ export class PartitionCore {
       ops.push(rec.value === null ? { kind: 'delete', key } : { kind: 'put', key, value: rec.value });
     }
     const term = rep.storage.term(index);
+    this.writeHardState(rep, ops);
     ops.push({ kind: 'put', key: checkpointKey(rep.partition),
       value: encodeCheckpoint({ index, term, conf: rep.conf, hlc: rep.appliedHlc }) });
     ops.push({ kind: 'deleteRange', start: raftLogKey(rep.partition, 0),
