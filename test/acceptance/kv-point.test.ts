@@ -342,6 +342,24 @@ describe.each(transports)('key/value point operations over %s', (transport) => {
     expect((await c().get(k, 1)).type).toBe(Kv.Get);
   });
 
+  it('unicode keys; a write over one transport reads back identically over the other',
+    async () => {
+      const other = transport === 'rest' ? 'grpc' : 'rest';
+      for (const d of durabilities) {
+        const k = `${unique('kv-ü ñ')}/😀 \u00e9\u0301 "q" \\ x`;
+        const set = await c().set({ key: k, value: text('ünï'), expiresMs: 60_000,
+          durability: d });
+        expect(set.type).toBe(Kv.Set);
+        const here = await c().get(k, d);
+        const there = await honu.client(other).get(k, d);
+        expect(here).toMatchObject({ type: Kv.Get, value: text('ünï'), revision: 0 });
+        expect(there).toEqual(here);
+        expect(here.lastModified).toEqual(set.lastModified);
+        expect(await honu.client(other).exists(k, d)).toMatchObject({ type: Kv.Exists,
+          expires: here.expires, lastModified: here.lastModified });
+      }
+    });
+
   it('a 1 MiB value round-trips in both durabilities', async () => {
     const big = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;

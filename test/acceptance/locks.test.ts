@@ -251,6 +251,21 @@ describe.each(transports)('locks over %s', (transport) => {
     });
   });
 
+  it('owners are opaque bytes: a binary owner round-trips and is seen by the other transport',
+    async () => {
+      const other = transport === 'rest' ? 'grpc' : 'rest';
+      for (const d of durabilities) {
+        const r = unique('lock-binary-owner');
+        const o = Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x7f, 0xc3, 0x28]);
+        expect((await c().tryLock(r, o, leaseMs, d)).type).toBe(Lock.Locked);
+        const here = await c().getLock(r, d);
+        const there = await honu.client(other).getLock(r, d);
+        expect(here.owner).toEqual(o);
+        expect(there).toEqual(here);
+        expect((await honu.client(other).unlock(r, o, d)).type).toBe(Lock.Unlocked);
+      }
+    });
+
   it('ephemeral and persistent locks of the same name are independent', async () => {
     const r = unique('lock-namespaces');
     const a = owner();
