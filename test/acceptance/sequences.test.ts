@@ -107,6 +107,35 @@ describe.each(transports)('sequences over %s', (transport) => {
       incarnation: 0 });
   });
 
+  // int64 on the wire (wire.md 1.5). 4e18 and 8e18 are exact in a double and in decimal JSON;
+  // 3 * 4e18 is past 2^63 - 1.
+  it('an allocation that would wrap past int64 -> MaxValueExceeded, nothing allocated',
+    async () => {
+      const name = unique('seq-wrap');
+      expect((await c().createSequence({ name, initialValue: 0, increment: 4e18 })).type)
+        .toBe(Seq.Success);
+      expect((await c().nextSequence(name)).allocation).toMatchObject({ start: 4e18 });
+      expect((await c().nextSequence(name)).allocation).toMatchObject({ start: 8e18 });
+      expect((await c().nextSequence(name)).type).toBe(Seq.MaxValueExceeded);
+      expect((await c().reserveSequence(name, 1)).type).toBe(Seq.MaxValueExceeded);
+    });
+
+  it('a maxValue above 2^53 is accepted', async () => {
+    const name = unique('seq-big-max');
+    expect((await c().createSequence({ name, initialValue: 0, increment: 1, maxValue: 9e18 }))
+      .type).toBe(Seq.Success);
+    expect((await c().getSequence(name)).sequence).toMatchObject({ maxValue: 9e18 });
+    expect((await c().nextSequence(name)).allocation).toMatchObject({ start: 1 });
+  });
+
+  it('reserve of 2^31 - 1 values on an unbounded sequence', async () => {
+    const name = unique('seq-huge-count');
+    await c().createSequence({ name, initialValue: 0, increment: 1 });
+    expect((await c().reserveSequence(name, 2_147_483_647)).allocation)
+      .toMatchObject({ start: 1, end: 2_147_483_647, count: 2_147_483_647 });
+    expect((await c().nextSequence(name)).allocation).toMatchObject({ start: 2_147_483_648 });
+  });
+
   it('missing sequence: get NotFound rev -1 and no entry; next, reserve, delete, update ' +
     'NotFound', async () => {
     const name = unique('seq-missing');
