@@ -144,70 +144,114 @@ export class CodecError extends Error {
 }
 
 type Obj = Record<string, unknown>;
+type Write = (w: BinWriter, v: unknown) => void;
+type Read = (r: BinReader) => unknown;
 
-function writeScalar(w: BinWriter, kind: Scalar, v: unknown): void {
-  if (kind.endsWith('?')) {
-    if (v === null || v === undefined) {
-      w.u8(0);
-      return;
-    }
-    w.u8(1);
-    writeScalar(w, kind.slice(0, -1) as Scalar, v);
-    return;
+interface Compiled {
+  readonly names: readonly string[];
+  readonly writes: readonly Write[];
+  readonly reads: readonly Read[];
+}
+
+/** Schemas are compiled once into per-field closures (no kind dispatch per value). */
+const compiledSchemas = new WeakMap<Schema, Compiled>();
+
+function compile(schema: Schema): Compiled {
+  let c = compiledSchemas.get(schema);
+  if (c === undefined) {
+    c = { names: schema.map(([name]) => name), writes: schema.map(([, k]) => writerOf(k)),
+      reads: schema.map(([, k]) => readerOf(k)) };
+    compiledSchemas.set(schema, c);
   }
+  return c;
+}
+
+function scalarWriter(kind: string): Write {
   switch (kind) {
-    case 'num': return w.f64(v as number);
-    case 'str': return w.str(v as string);
-    case 'bytes': return w.bytes(v as Uint8Array);
-    case 'bool': return w.u8(v === true ? 1 : 0);
-    case 'hlc': {
+    case 'num': return (w, v) => w.f64(v as number);
+    case 'str': return (w, v) => w.str(v as string);
+    case 'bytes': return (w, v) => w.bytes(v as Uint8Array);
+    case 'bool': return (w, v) => w.u8(v === true ? 1 : 0);
+    case 'hlc': return (w, v) => {
       const h = v as { n: number; l: number; c: number };
       w.i32(h.n);
       w.f64(h.l);
       w.u32(h.c);
-      return;
-    }
+    };
   }
+  throw new CodecError(`unknown kind ${kind}`);
 }
 
-function readScalar(r: BinReader, kind: Scalar): unknown {
-  if (kind.endsWith('?')) return r.u8() === 0 ? null : readScalar(r, kind.slice(0, -1) as Scalar);
+function scalarReader(kind: string): Read {
   switch (kind) {
-    case 'num': return r.f64();
-    case 'str': return r.str();
-    case 'bytes': return r.bytes();
-    case 'bool': return r.u8() !== 0;
-    case 'hlc': return { n: r.i32(), l: r.f64(), c: r.u32() };
+    case 'num': return (r) => r.f64();
+    case 'str': return (r) => r.str();
+    case 'bytes': return (r) => r.bytes();
+    case 'bool': return (r) => r.u8() !== 0;
+    case 'hlc': return (r) => ({ n: r.i32(), l: r.f64(), c: r.u32() });
   }
-  throw new CodecError(`unknown kind ${String(kind)}`);
+  throw new CodecError(`unknown kind ${kind}`);
+}
+
+function writerOf(kind: Kind): Write {
+  if (typeof kind === 'string') {
+    if (!kind.endsWith('?')) return scalarWriter(kind);
+    const inner = scalarWriter(kind.slice(0, -1));
+    return (w, v) => {
+      if (v === null || v === undefined) return w.u8(0);
+      w.u8(1);
+      inner(w, v);
+    };
+  }
+  if (isOptional(kind)) {
+    const schema = kind.opt;
+    return (w, v) => {
+      if (v === null || v === undefined) return w.u8(0);
+      w.u8(1);
+      writeObject(w, schema, v as Obj);
+    };
+  }
+  if (isList(kind)) {
+    const schema = kind[0];
+    return (w, v) => {
+      const items = v as readonly unknown[];
+      w.u32(items.length);
+      for (const item of items) writeObject(w, schema, item as Obj);
+    };
+  }
+  const schema = kind as Schema;
+  return (w, v) => writeObject(w, schema, v as Obj);
+}
+
+function readerOf(kind: Kind): Read {
+  if (typeof kind === 'string') {
+    if (!kind.endsWith('?')) return scalarReader(kind);
+    const inner = scalarReader(kind.slice(0, -1));
+    return (r) => (r.u8() === 0 ? null : inner(r));
+  }
+  if (isOptional(kind)) {
+    const schema = kind.opt;
+    return (r) => (r.u8() === 0 ? null : readObject(r, schema));
+  }
+  if (isList(kind)) {
+    const schema = kind[0];
+    return (r) => {
+      const n = r.u32();
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(readObject(r, schema));
+      return out;
+    };
+  }
+  const schema = kind as Schema;
+  return (r) => readObject(r, schema);
 }
 
 export function writeValue(w: BinWriter, kind: Kind, v: unknown): void {
-  if (typeof kind === 'string') return writeScalar(w, kind as Scalar, v);
-  if (isOptional(kind)) {
-    w.u8(v === null || v === undefined ? 0 : 1);
-    if (v !== null && v !== undefined) writeObject(w, kind.opt, v as Obj);
-    return;
-  }
-  if (isList(kind)) {
-    const items = v as readonly unknown[];
-    w.u32(items.length);
-    for (const item of items) writeObject(w, kind[0], item as Obj);
-    return;
-  }
-  writeObject(w, kind as Schema, v as Obj);
+  writerOf(kind)(w, v);
 }
 
 export function readValue(r: BinReader, kind: Kind): unknown {
-  if (typeof kind === 'string') return readScalar(r, kind as Scalar);
-  if (isOptional(kind)) return r.u8() === 0 ? null : readObject(r, kind.opt);
-  if (isList(kind)) {
-    const n = r.u32();
-    const out: unknown[] = [];
-    for (let i = 0; i < n; i++) out.push(readObject(r, kind[0]));
-    return out;
-  }
-  return readObject(r, kind as Schema);
+  return readerOf(kind)(r);
 }
 
 function isOptional(kind: Kind): kind is OptionalSchema {
@@ -220,12 +264,14 @@ function isList(kind: Kind): kind is readonly [Schema] {
 }
 
 export function writeObject(w: BinWriter, schema: Schema, obj: Obj): void {
-  for (const [name, kind] of schema) writeValue(w, kind, obj[name]);
+  const c = compile(schema);
+  for (let i = 0; i < c.names.length; i++) c.writes[i]!(w, obj[c.names[i]!]);
 }
 
 export function readObject(r: BinReader, schema: Schema): Obj {
+  const c = compile(schema);
   const obj: Obj = {};
-  for (const [name, kind] of schema) obj[name] = readValue(r, kind);
+  for (let i = 0; i < c.names.length; i++) obj[c.names[i]!] = c.reads[i]!(r);
   return obj;
 }
 
