@@ -84,6 +84,16 @@ export class ByteWriter {
     return this.u8(1).int(value);
   }
 
+  /** A number that may not be a safe integer (little-endian float64), or null. */
+  optF64(value: number | null): this {
+    if (value === null) return this.u8(0);
+    this.u8(1);
+    this.room(8);
+    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.length, value, true);
+    this.length += 8;
+    return this;
+  }
+
   str(value: string): this {
     return this.bytes(utf8(value));
   }
@@ -151,6 +161,14 @@ export class ByteReader {
 
   optInt(): number | null {
     return this.bool() ? this.int() : null;
+  }
+
+  optF64(): number | null {
+    if (!this.bool()) return null;
+    assert(this.at + 8 <= this.buf.length, 'record truncated');
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset).getFloat64(this.at, true);
+    this.at += 8;
+    return v;
   }
 
   str(): string {

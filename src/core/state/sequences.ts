@@ -39,7 +39,7 @@ export interface SeqRecord {
   readonly idempotency: Map<string, AllocationMemo>;
 }
 
-const seqFormat = 1;
+const seqFormat = 2; // 2: maxValue is a float64 (it may exceed 2^53)
 
 function seqAnswer(type: number, revision = 0, sequence: SequenceEntry | null = null):
   SequenceResponse {
@@ -64,6 +64,12 @@ function isValue(v: number): boolean {
   return Number.isSafeInteger(v) && v >= seqValueMin && v <= seqValueMax;
 }
 
+/** A maximum may be any int64 (wire.md 1.5: .NET clients send long.MaxValue for "no max");
+ *  values handed out stay within seqValueMax either way. */
+function isMaxValue(v: number): boolean {
+  return Number.isInteger(v) && v >= seqValueMin && v <= 2 ** 63;
+}
+
 function isBlockSize(v: number): boolean {
   return Number.isInteger(v) && v >= 1 && v <= seqBlockSizeMax;
 }
@@ -79,7 +85,7 @@ function idempotencyKeyOf(key: string | null): string | undefined {
 
 function createIsValid(req: SeqCreateRequest): boolean {
   if (!isValue(req.initialValue) || !isValue(req.increment) || req.increment <= 0) return false;
-  if (req.maxValue !== null && (!isValue(req.maxValue) || req.maxValue < req.initialValue)) {
+  if (req.maxValue !== null && (!isMaxValue(req.maxValue) || req.maxValue < req.initialValue)) {
     return false;
   }
   return req.blockSize === null || isBlockSize(req.blockSize);
@@ -90,7 +96,7 @@ function updateIsValid(req: SeqUpdateRequest): boolean {
   if (req.currentValue !== null && !isValue(req.currentValue)) return false;
   if (req.initialValue !== null && !isValue(req.initialValue)) return false;
   if (req.increment !== null && (!isValue(req.increment) || req.increment <= 0)) return false;
-  if (req.maxValue !== null && (!isValue(req.maxValue) || req.removeMaxValue)) return false;
+  if (req.maxValue !== null && (!isMaxValue(req.maxValue) || req.removeMaxValue)) return false;
   if (req.blockSize !== null && (!isBlockSize(req.blockSize) || req.removeBlockSize)) {
     return false;
   }
@@ -245,7 +251,7 @@ function entryOf(name: string, seq: SeqRecord): SequenceEntry {
 
 export function encodeSequence(seq: SeqRecord): Uint8Array {
   const w = new ByteWriter().u8(seqFormat).int(seq.currentValue).int(seq.initialValue)
-    .int(seq.increment).optInt(seq.maxValue).optInt(seq.blockSize).uint(seq.revision)
+    .int(seq.increment).optF64(seq.maxValue).optInt(seq.blockSize).uint(seq.revision)
     .uint(seq.incarnation).hlc(seq.createdAt).hlc(seq.updatedAt).uint(seq.idempotency.size);
   for (const [key, memo] of seq.idempotency) {
     w.str(key).uint(memo.count).int(memo.start).int(memo.end).uint(memo.revision);
@@ -257,7 +263,7 @@ export function decodeSequence(bytes: Uint8Array): SeqRecord {
   const r = new ByteReader(bytes);
   assert(r.u8() === seqFormat, 'unknown sequence record format');
   const seq: SeqRecord = {
-    currentValue: r.int(), initialValue: r.int(), increment: r.int(), maxValue: r.optInt(),
+    currentValue: r.int(), initialValue: r.int(), increment: r.int(), maxValue: r.optF64(),
     blockSize: r.optInt(), revision: r.uint(), incarnation: r.uint(), createdAt: r.hlc(),
     updatedAt: r.hlc(), idempotency: new Map(),
   };

@@ -88,6 +88,12 @@ export class JsonFields {
     return this.#integer(name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an int64');
   }
 
+  /** An int64 that may exceed 2^53 (a sequence's maxValue: .NET clients send long.MaxValue):
+   *  read as the nearest double. */
+  int64WideOrNull(name: string): number | null {
+    return this.#integer(name, -(2 ** 63), 2 ** 63, 'an int64');
+  }
+
   uint64(name: string): number {
     return this.#integer(name, 0, Number.MAX_SAFE_INTEGER, 'a uint64') ?? 0;
   }

@@ -82,7 +82,7 @@ function registerWriteRoutes(router: RestRouter, backend: KahunaBackend): void {
   addJsonPost(router, '/v1/sequences/create', must, async (f) => {
     const named = nameOf(f);
     const req = { initialValue: f.int64('initialValue'), increment: f.int64('increment'),
-      maxValue: f.int64OrNull('maxValue'), blockSize: f.int32OrNull('blockSize') };
+      maxValue: f.int64WideOrNull('maxValue'), blockSize: f.int32OrNull('blockSize') };
     if (named === null || f.problem !== null) return invalidReply;
     return sequenceReply(await backend.seqCreate({ ...named, ...req }));
   });
@@ -91,7 +91,7 @@ function registerWriteRoutes(router: RestRouter, backend: KahunaBackend): void {
     // null members leave the value unchanged (wire.md 4.6); the Remove* flags clear it.
     const req = { currentValue: f.int64OrNull('currentValue'),
       increment: f.int64OrNull('increment'), initialValue: f.int64OrNull('initialValue'),
-      maxValue: f.int64OrNull('maxValue'), removeMaxValue: f.bool('removeMaxValue'),
+      maxValue: f.int64WideOrNull('maxValue'), removeMaxValue: f.bool('removeMaxValue'),
       blockSize: f.int32OrNull('blockSize'), removeBlockSize: f.bool('removeBlockSize') };
     if (named === null || f.problem !== null) return invalidReply;
     return sequenceReply(await backend.seqUpdate({ ...named, ...req }));
