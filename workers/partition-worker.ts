@@ -210,7 +210,8 @@ async function restore(): Promise<void> {
   const prng = new SeededPrng(data.nodeId * 1_000_003 + data.workerIndex);
   core = new PartitionCore({
     nodeId: data.nodeId, voters: [data.nodeId],
-    newStore: (partition) => new KahunaState({ partition, nodeId: data.nodeId }),
+    newStore: (partition, persistent) => new KahunaState({ partition, nodeId: data.nodeId,
+      persistent }),
     prng: (partition) => prng.fork(`raft-${partition}`),
     checkpointEntries: partitionCheckpointEntries,
   }, restored, {

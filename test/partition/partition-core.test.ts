@@ -74,7 +74,7 @@ class Harness {
   make(checkpointEntries: number): PartitionCore {
     const prng = new SeededPrng(7);
     return new PartitionCore({ nodeId: 1, voters: [1], checkpointEntries,
-      newStore: (partition) => new KahunaState({ partition, nodeId: 1 }),
+      newStore: (partition, persistent) => new KahunaState({ partition, nodeId: 1, persistent }),
       prng: (p) => prng.fork(`p${p}`) }, [this.disk.restore(1)], {
       reply: (id, payload) => this.replies.set(id, payload),
       replyError: (id, error) => this.errors.set(id, error),

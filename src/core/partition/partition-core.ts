@@ -52,7 +52,7 @@ export interface PartitionCoreOptions {
   readonly nodeId: number;
   /** Members of every group when a partition starts with no checkpoint (bootstrap). */
   readonly voters: readonly number[];
-  readonly newStore: (partition: number) => KahunaStateStore;
+  readonly newStore: (partition: number, persistent: boolean) => KahunaStateStore;
   readonly prng: (partition: number) => Prng;
   /** Checkpoint after this many applied entries (and on demand). */
   readonly checkpointEntries: number;
@@ -132,7 +132,7 @@ export class PartitionCore {
     storage.append(r.entries.filter((e) => e.index > (cp?.index ?? 0)));
     if (r.hardState !== null) storage.setHardState(r.hardState);
     const applied = cp?.index ?? 0;
-    const persistent = this.opts.newStore(r.partition);
+    const persistent = this.opts.newStore(r.partition, true);
     for (const rec of r.records) persistent.load(rec);
     const clock = new HlcClock(this.opts.nodeId);
     if (cp !== null) clock.observe(cp.hlc);
@@ -140,7 +140,7 @@ export class PartitionCore {
       this.opts.prng(r.partition));
     return {
       partition: r.partition, raft, storage, persistent,
-      ephemeral: this.opts.newStore(r.partition), clock, proposals: new Map(),
+      ephemeral: this.opts.newStore(r.partition, false), clock, proposals: new Map(),
       readBatches: new Map(), queuedReads: [], servable: [], inflight: [],
       persistedLast: storage.lastIndex(),
       hardState: r.hardState, hardStateWritten: true, writtenTerm: r.hardState?.term ?? 0,
@@ -200,7 +200,6 @@ export class PartitionCore {
     const now = rep.clock.now(nowMs);
     const res = isReadOp(op) ? dispatchRead(rep.ephemeral, op, req, now)
       : dispatchWrite(rep.ephemeral, op, req, now);
-    rep.ephemeral.takeDirty(); // ephemeral state is never persisted
     this.sink.reply(id, encode(opCodecs[op].response, res));
   }
 

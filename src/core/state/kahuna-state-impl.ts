@@ -22,6 +22,8 @@ import { Sequences } from './sequences.js';
 export interface KahunaStateOptions {
   /** For diagnostics only: the state does not depend on where it lives. */
   readonly partition?: number;
+  /** false: an ephemeral store, whose changes are never persisted (takeDirty stays empty). */
+  readonly persistent?: boolean;
   readonly nodeId?: number;
 }
 
@@ -33,6 +35,10 @@ export class KahunaState implements KahunaStateStore {
 
   constructor(opts: KahunaStateOptions = {}) {
     this.partition = opts.partition ?? 0;
+    const track = opts.persistent !== false;
+    this.kv.trackDirty = track;
+    this.locks.trackDirty = track;
+    this.seqs.trackDirty = track;
     assert(Number.isInteger(this.partition) && this.partition >= 0, 'partition id');
   }
 

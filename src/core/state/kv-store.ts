@@ -78,10 +78,12 @@ function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
 export class KvStore {
   readonly tree: KvTree = new BTree<string, KvEntry>(undefined, compareKeys);
   private readonly dirty = new Set<string>();
+  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
+  trackDirty = true;
 
   private put(key: string, entry: KvEntry): void {
     this.tree.set(key, entry);
-    this.dirty.add(key);
+    if (this.trackDirty) this.dirty.add(key);
   }
 
   set(req: KvSetRequest, now: Hlc): KvWriteResponse {

@@ -54,10 +54,12 @@ function isHeld(entry: LockEntry | undefined, now: Hlc): entry is LockEntry & {
 export class LockTable {
   private readonly locks = new Map<string, LockEntry>();
   private readonly dirty = new Set<string>();
+  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
+  trackDirty = true;
 
   private put(resource: string, entry: LockEntry): void {
     this.locks.set(resource, entry);
-    this.dirty.add(resource);
+    if (this.trackDirty) this.dirty.add(resource);
   }
 
   tryLock(req: TryLockRequest, now: Hlc): LockResponse {

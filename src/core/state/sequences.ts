@@ -118,11 +118,13 @@ function nextRun(seq: SeqRecord, count: number): { start: number; end: number } 
 export class Sequences {
   private readonly seqs = new Map<string, SeqRecord>();
   private readonly dirty = new Set<string>();
+  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
+  trackDirty = true;
 
   private touch(name: string, seq: SeqRecord, now: Hlc): void {
     seq.revision += 1;
     seq.updatedAt = copyHlc(now);
-    this.dirty.add(name);
+    if (this.trackDirty) this.dirty.add(name);
   }
 
   create(req: SeqCreateRequest, now: Hlc): SequenceResponse {
@@ -136,7 +138,7 @@ export class Sequences {
       maxValue: req.maxValue, blockSize: req.blockSize, revision: 0, incarnation: 0,
       createdAt: stamp, updatedAt: stamp, idempotency: new Map(),
     });
-    this.dirty.add(name);
+    if (this.trackDirty) this.dirty.add(name);
     return seqAnswer(SeqType.Success, 0);
   }
 
@@ -152,7 +154,7 @@ export class Sequences {
     const name = seqName(req.name, req.durability);
     if (name === null) return seqAnswer(SeqType.InvalidInput);
     if (!this.seqs.delete(name)) return seqAnswer(SeqType.NotFound);
-    this.dirty.add(name);
+    if (this.trackDirty) this.dirty.add(name);
     return seqAnswer(SeqType.Success);
   }
 
