@@ -152,7 +152,7 @@ describe('BatchClientKeyValueRequests', () => {
       expect([r.Type, r.payload, r[payload].Type, r[payload].ServedFrom])
         .toEqual([type, payload, 99, '']);
     }
-    expect(byId.get(1)!.TryExecuteTransactionScript.Reason).toMatch(/not implemented/);
+    expect(byId.get(1)!.TryExecuteTransactionScript.Reason).toMatch(/transaction scripts/);
     expect(h.fake.calls).toEqual([]);
   });
 

@@ -37,7 +37,7 @@ export async function answerOrFail<Res>(
 }
 
 function unimplementedStatus(rpc: string): Partial<grpc.StatusObject> {
-  return { code: grpc.status.UNIMPLEMENTED, details: `${rpc} is not implemented by Honu` };
+  return { code: grpc.status.UNIMPLEMENTED, details: `${rpc} is not served by Honu` };
 }
 
 export function unimplementedUnary<Req, Res>(rpc: string): grpc.handleUnaryCall<Req, Res> {

@@ -75,7 +75,7 @@ const batchKinds: Partial<Record<number, BatchKind>> = {
     typed(GrpcTryExistsKeyValueResponse)),
   [T.TRY_EXECUTE_TRANSACTION_SCRIPT]: kind('TryExecuteTransactionScript', null,
     (code) => GrpcTryExecuteTransactionScriptResponse.fromPartial({
-      ServedFrom: '', Type: code, Reason: 'transaction scripts are not implemented by Honu yet',
+      ServedFrom: '', Type: code, Reason: 'Honu does not run transaction scripts yet (issue 8)',
     })),
   [T.TRY_ACQUIRE_EXCLUSIVE_LOCK]: kind('TryAcquireExclusiveLock', null,
     typed(GrpcTryAcquireExclusiveLockResponse)),
