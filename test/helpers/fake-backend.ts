@@ -41,6 +41,20 @@ const defaults: { [M in Method]: Res<M> } = {
   seqDelete: { type: 0, sequence: null, revision: 0 },
   seqReserve: { type: 0, allocation: null },
   membership: { membershipVersion: 1, members: [], localRole: 1, initialized: true },
+  leave: { left: false, outcome: 2, membershipVersion: 1, retryable: false,
+    reason: 'only voter', drained: false },
+  placement: { replicationFactor: 0, rebalancerEnabled: false, initialized: true,
+    localEndpoint: 'https://127.0.0.1:8082', hostedPartitionCount: 1,
+    partitions: [{ partitionId: 1, state: 'Active', generation: 0,
+      effectiveReplicationFactor: 0, hostedLocally: true, replicas: [] }] },
+  setReplicationFactor: { success: false, status: 'Refused', generation: 0,
+    reason: 'single node' },
+  routingMetadata: { initialized: true, schemaVersion: 1,
+    hashAlgorithm: 'kahuna.placement-group-jump-xxh32-v1', prefixSeparator: '/',
+    groupSeparator: '|', hashPoolSize: 1, hashPartitionOffset: 1,
+    sequenceStorageKeyFormat: '__kahuna:sequences:{0}', reservedKeyPrefix: '__kahuna:',
+    localEndpoint: 'https://127.0.0.1:8082', snapshotVersion: 1, coherent: true,
+    keySpaces: [], leaders: [{ partitionId: 1, endpoint: 'https://127.0.0.1:8082' }] },
 };
 
 export class FakeBackend implements KahunaBackend {
@@ -89,4 +103,10 @@ export class FakeBackend implements KahunaBackend {
   seqDelete(r: Req<'seqDelete'>) { return this.call('seqDelete', r); }
   seqReserve(r: Req<'seqReserve'>) { return this.call('seqReserve', r); }
   membership() { return this.call('membership', undefined); }
+  leave() { return this.call('leave', undefined); }
+  placement() { return this.call('placement', undefined); }
+  setReplicationFactor(r: Req<'setReplicationFactor'>) {
+    return this.call('setReplicationFactor', r);
+  }
+  routingMetadata(r: Req<'routingMetadata'>) { return this.call('routingMetadata', r); }
 }

@@ -307,6 +307,110 @@ export interface MembershipResponse {
   readonly initialized: boolean;
 }
 
+/** Leave outcomes, as Kahuna's GrpcLeaveClusterOutcome numbers them (wire.md 2.4, 2.6). */
+export const LeaveOutcome = {
+  Committed: 0, NotAMember: 1, RefusedInsufficientVoters: 2, NotInitialized: 3, NoLeader: 4,
+  Timeout: 5, RefusedDrainInProgress: 6, DrainTimedOut: 7,
+} as const;
+
+/** Replica roles, as Kahuna's GrpcPartitionReplicaRole numbers them (wire.md 2.6). */
+export const ReplicaRole = { Voter: 0, Learner: 1, Removing: 2 } as const;
+
+export interface LeaveResponse {
+  readonly left: boolean;
+  readonly outcome: number; // LeaveOutcome
+  readonly membershipVersion: number;
+  readonly retryable: boolean;
+  readonly reason: string;
+  readonly drained: boolean;
+}
+
+export interface PartitionReplica {
+  readonly endpoint: string;
+  readonly role: number; // ReplicaRole
+}
+
+export interface PartitionPlacement {
+  readonly partitionId: number;
+  /** Lifecycle name: "Active", "Draining", "Removed", ... */
+  readonly state: string;
+  readonly generation: number;
+  /** The partition's override or the global factor; 0 = full replication. */
+  readonly effectiveReplicationFactor: number;
+  readonly hostedLocally: boolean;
+  /** Empty = full replication. */
+  readonly replicas: readonly PartitionReplica[];
+}
+
+export interface PlacementResponse {
+  /** 0 = full replication. */
+  readonly replicationFactor: number;
+  readonly rebalancerEnabled: boolean;
+  readonly initialized: boolean;
+  readonly localEndpoint: string;
+  /** Partitions hosted locally, excluding Removed ones. */
+  readonly hostedPartitionCount: number;
+  readonly partitions: readonly PartitionPlacement[];
+}
+
+export interface SetReplicationFactorRequest {
+  readonly partitionId: number;
+  /** 0 clears the override. */
+  readonly replicationFactor: number;
+}
+
+export interface SetReplicationFactorResponse {
+  readonly success: boolean;
+  /** Outcome name: "Success", "InvalidInput", "Refused", ... */
+  readonly status: string;
+  /** The new generation; 0 when refused. */
+  readonly generation: number;
+  /** "" on success. */
+  readonly reason: string;
+}
+
+export interface RoutingMetadataRequest {
+  /** Filter; "" = all. */
+  readonly keySpace: string;
+}
+
+export interface RoutingRange {
+  readonly startKey: string | null; // null = -infinity
+  readonly endKey: string | null; // null = +infinity (exclusive)
+  readonly partitionId: number;
+  readonly generation: number;
+}
+
+export interface RoutingKeySpace {
+  readonly keySpace: string;
+  readonly routingMode: string; // "KeyRange" or "Hash"
+  readonly ranges: readonly RoutingRange[];
+}
+
+export interface PartitionLeader {
+  readonly partitionId: number;
+  /** Leader client URL; "" = unknown. */
+  readonly endpoint: string;
+}
+
+/** What kahuna-ts needs to route by itself (wire.md 2.5, routing mode 'metadata'). */
+export interface RoutingMetadataResponse {
+  readonly initialized: boolean;
+  readonly schemaVersion: number;
+  readonly hashAlgorithm: string;
+  readonly prefixSeparator: string;
+  readonly groupSeparator: string;
+  readonly hashPoolSize: number;
+  readonly hashPartitionOffset: number;
+  readonly sequenceStorageKeyFormat: string;
+  readonly reservedKeyPrefix: string;
+  readonly localEndpoint: string;
+  readonly snapshotVersion: number;
+  readonly coherent: boolean;
+  readonly keySpaces: readonly RoutingKeySpace[];
+  readonly leaders: readonly PartitionLeader[];
+}
+
 /** What the gRPC and REST adapters call. Every method resolves (never rejects) with the
  *  outcome in `type`; transient trouble is the MustRetry code of the family. */
 export interface KahunaBackend {
@@ -337,4 +441,8 @@ export interface KahunaBackend {
   seqReserve(req: SeqReserveRequest): Promise<SequenceAllocationResponse>;
 
   membership(): Promise<MembershipResponse>;
+  leave(): Promise<LeaveResponse>;
+  placement(): Promise<PlacementResponse>;
+  setReplicationFactor(req: SetReplicationFactorRequest): Promise<SetReplicationFactorResponse>;
+  routingMetadata(req: RoutingMetadataRequest): Promise<RoutingMetadataResponse>;
 }

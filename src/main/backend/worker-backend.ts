@@ -9,11 +9,14 @@ import type {
   GetLockResponse, Hlc, KahunaBackend, KvDeleteManyRequest, KvDeleteManyResponse,
   KvGetByRangeResponse, KvGetManyRequest, KvGetManyResponse, KvReadItem, KvReadResponse,
   KvScanByPrefixRequest, KvScanItem, KvScanResponse, KvSetManyRequest, KvSetManyResponse,
-  KvWriteItem, KvWriteResponse, LockResponse, MembershipResponse, SequenceAllocationResponse,
-  SequenceResponse,
+  KvWriteItem, KvWriteResponse, LeaveResponse, LockResponse, MembershipResponse,
+  PlacementResponse, RoutingMetadataRequest, RoutingMetadataResponse,
+  SequenceAllocationResponse, SequenceResponse, SetReplicationFactorRequest,
+  SetReplicationFactorResponse,
 } from '../../core/api/types.js';
-import { hlcZero } from '../../core/api/types.js';
-import { PartitionMap } from '../../core/routing/placement.js';
+import { hlcZero, LeaveOutcome } from '../../core/api/types.js';
+import { groupSeparator, keySpaceSeparator, PartitionMap, partitionOffset,
+  placementAlgorithm } from '../../core/routing/placement.js';
 import type { ErrorData } from '../../errors.js';
 import { decode, encode } from '../../ipc/messages/codec.js';
 import { KahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
@@ -27,7 +30,7 @@ export interface PartitionRequester {
 export interface WorkerBackendOptions {
   readonly nodeId: number;
   readonly partitions: number;
-  /** This node's advertised endpoint (membership). */
+  /** This node's advertised endpoint (membership, placement, routing metadata). */
   readonly endpoint: string;
 }
 
@@ -260,6 +263,58 @@ export class WorkerBackend implements KahunaBackend {
       membershipVersion: 1, localRole: MemberRole.Voter, initialized: true,
       members: [{ endpoint: this.opts.endpoint, nodeId: this.opts.nodeId,
         role: MemberRole.Voter, joinedVersion: 1 }],
+    });
+  }
+
+  /** The only voter cannot leave: Kahuna refuses a leave that would lose the quorum. */
+  leave(): Promise<LeaveResponse> {
+    return Promise.resolve({
+      left: false, outcome: LeaveOutcome.RefusedInsufficientVoters, membershipVersion: 1,
+      retryable: false, drained: false,
+      reason: 'this node is the only voter of a single-node cluster; it cannot leave',
+    });
+  }
+
+  /** Full replication (factor 0): every partition is active here, no replica sets. */
+  placement(): Promise<PlacementResponse> {
+    return Promise.resolve({
+      replicationFactor: 0, rebalancerEnabled: false, initialized: true,
+      localEndpoint: this.opts.endpoint, hostedPartitionCount: this.opts.partitions,
+      partitions: this.allPartitions().map((partitionId) => ({
+        partitionId, state: 'Active', generation: 0, effectiveReplicationFactor: 0,
+        hostedLocally: true, replicas: [],
+      })),
+    });
+  }
+
+  /** A single node has no other replicas to place: a valid override is refused. */
+  setReplicationFactor(req: SetReplicationFactorRequest): Promise<SetReplicationFactorResponse> {
+    const { partitionId, replicationFactor } = req;
+    const partitions = this.opts.partitions;
+    let reason: string | null = null;
+    if (!Number.isInteger(partitionId) || partitionId < 1 || partitionId > partitions) {
+      reason = `partitionId must be a data partition, 1..${String(partitions)}`;
+    } else if (!Number.isInteger(replicationFactor) || replicationFactor < 0) {
+      reason = 'replicationFactor must be 0 (clear the override) or more';
+    }
+    if (reason !== null) {
+      return Promise.resolve({ success: false, status: 'InvalidInput', generation: 0, reason });
+    }
+    return Promise.resolve({ success: false, status: 'Refused', generation: 0,
+      reason: 'a single-node cluster replicates every partition fully on its only node' });
+  }
+
+  /** Kahuna's hash routing with this node's pool and this node as every partition's leader;
+   *  hash spaces are all there is, so no key-range spaces (wire.md 2.5). */
+  routingMetadata(_req: RoutingMetadataRequest): Promise<RoutingMetadataResponse> {
+    const endpoint = this.opts.endpoint;
+    return Promise.resolve({
+      initialized: true, schemaVersion: 1, hashAlgorithm: placementAlgorithm,
+      prefixSeparator: keySpaceSeparator, groupSeparator,
+      hashPoolSize: this.opts.partitions, hashPartitionOffset: partitionOffset,
+      sequenceStorageKeyFormat: `${reservedSequencePrefix}{0}`, reservedKeyPrefix,
+      localEndpoint: endpoint, snapshotVersion: 1, coherent: true, keySpaces: [],
+      leaders: this.allPartitions().map((partitionId) => ({ partitionId, endpoint })),
     });
   }
 }
