@@ -110,10 +110,85 @@ describe('Cluster', () => {
       { Endpoint: 'https://127.0.0.1:2073', NodeId: 2, JoinedVersion: 3 }] });
   });
 
-  test.each(['Leave', 'GetPlacement', 'SetReplicationFactor', 'GetRanges', 'SplitRange',
-    'MergeRanges', 'GetRoutingMetadata'])('%s answers UNIMPLEMENTED', async (rpc) => {
-    const error = await h.call('Cluster', rpc, {}).then(() => null,
-      (e: grpc.ServiceError) => e);
-    expect(error?.code).toBe(grpc.status.UNIMPLEMENTED);
+  test('Leave: outcome as the enum number, zero fields absent', async () => {
+    h.fake.answer('leave', () => ({ left: false, outcome: 2, membershipVersion: 1,
+      retryable: false, reason: 'only voter', drained: false }));
+    expect(await h.call('Cluster', 'Leave', {})).toEqual({ Outcome: 2, MembershipVersion: 1,
+      Reason: 'only voter' });
+    h.fake.answer('leave', () => ({ left: true, outcome: 0, membershipVersion: 6,
+      retryable: false, reason: '', drained: true }));
+    expect(await h.call('Cluster', 'Leave', {})).toEqual({ Left: true, MembershipVersion: 6,
+      Drained: true });
   });
+
+  test('GetPlacement: every field, replicas with their roles', async () => {
+    h.fake.answer('placement', () => ({ replicationFactor: 3, rebalancerEnabled: true,
+      initialized: true, localEndpoint: 'https://127.0.0.1:2071', hostedPartitionCount: 2,
+      partitions: [{ partitionId: 1, state: 'Active', generation: 4,
+        effectiveReplicationFactor: 3, hostedLocally: true,
+        replicas: [{ endpoint: 'https://127.0.0.1:2071', role: 0 },
+          { endpoint: 'https://127.0.0.1:2073', role: 1 }] },
+      { partitionId: 2, state: 'Draining', generation: 1, effectiveReplicationFactor: 0,
+        hostedLocally: true, replicas: [] }] }));
+    expect(await h.call('Cluster', 'GetPlacement', {})).toEqual({ ReplicationFactor: 3,
+      RebalancerEnabled: true, Initialized: true, LocalEndpoint: 'https://127.0.0.1:2071',
+      HostedPartitionCount: 2, Partitions: [
+        { PartitionId: 1, State: 'Active', Generation: 4, EffectiveReplicationFactor: 3,
+          HostedLocally: true, Replicas: [{ Endpoint: 'https://127.0.0.1:2071' },
+            { Endpoint: 'https://127.0.0.1:2073', Role: 1 }] },
+        { PartitionId: 2, State: 'Draining', Generation: 1, HostedLocally: true }] });
+  });
+
+  test('SetReplicationFactor: the request reaches the backend, the answer comes back',
+    async () => {
+      h.fake.answer('setReplicationFactor', () => ({ success: true, status: 'Success',
+        generation: 8, reason: '' }));
+      const res = await h.call('Cluster', 'SetReplicationFactor',
+        { PartitionId: 2, ReplicationFactor: 3 });
+      expect(h.fake.lastCall('setReplicationFactor')).toEqual({ partitionId: 2,
+        replicationFactor: 3 });
+      expect(res).toEqual({ Success: true, Status: 'Success', Generation: 8 });
+      await h.call('Cluster', 'SetReplicationFactor', {});
+      expect(h.fake.lastCall('setReplicationFactor')).toEqual({ partitionId: 0,
+        replicationFactor: 0 });
+    });
+
+  test('GetRoutingMetadata: every field; absent range bounds stay absent', async () => {
+    h.fake.answer('routingMetadata', () => ({ initialized: true, schemaVersion: 1,
+      hashAlgorithm: 'kahuna.placement-group-jump-xxh32-v1', prefixSeparator: '/',
+      groupSeparator: '|', hashPoolSize: 4, hashPartitionOffset: 1,
+      sequenceStorageKeyFormat: '__kahuna:sequences:{0}', reservedKeyPrefix: '__kahuna:',
+      localEndpoint: 'https://127.0.0.1:2071', snapshotVersion: 12, coherent: true,
+      keySpaces: [{ keySpace: 'users', routingMode: 'KeyRange', ranges: [
+        { startKey: null, endKey: 'm', partitionId: 1, generation: 2 },
+        { startKey: 'm', endKey: null, partitionId: 2, generation: 3 }] }],
+      leaders: [{ partitionId: 1, endpoint: 'https://127.0.0.1:2071' },
+        { partitionId: 2, endpoint: '' }],
+    }));
+    const res = await h.call('Cluster', 'GetRoutingMetadata', { KeySpace: 'users' });
+    expect(h.fake.lastCall('routingMetadata')).toEqual({ keySpace: 'users' });
+    expect(res).toEqual({ Initialized: true, SchemaVersion: 1,
+      HashAlgorithm: 'kahuna.placement-group-jump-xxh32-v1', PrefixSeparator: '/',
+      GroupSeparator: '|', HashPoolSize: 4, HashPartitionOffset: 1,
+      SequenceStorageKeyFormat: '__kahuna:sequences:{0}', ReservedKeyPrefix: '__kahuna:',
+      LocalEndpoint: 'https://127.0.0.1:2071', SnapshotVersion: 12, Coherent: true,
+      KeySpaces: [{ KeySpace: 'users', RoutingMode: 'KeyRange', Ranges: [
+        { EndKey: 'm', PartitionId: 1, Generation: 2, _EndKey: 'EndKey' },
+        { StartKey: 'm', PartitionId: 2, Generation: 3, _StartKey: 'StartKey' }] }],
+      Leaders: [{ PartitionId: 1, Endpoint: 'https://127.0.0.1:2071' }, { PartitionId: 2 }] });
+  });
+
+  test('a failing backend is UNAVAILABLE', async () => {
+    h.fake.answer('placement', () => { throw new Error('boom'); });
+    const error = await h.call('Cluster', 'GetPlacement', {}).then(() => null,
+      (e: grpc.ServiceError) => e);
+    expect(error?.code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  test.each(['GetRanges', 'SplitRange', 'MergeRanges'])('%s answers UNIMPLEMENTED',
+    async (rpc) => {
+      const error = await h.call('Cluster', rpc, {}).then(() => null,
+        (e: grpc.ServiceError) => e);
+      expect(error?.code).toBe(grpc.status.UNIMPLEMENTED);
+    });
 });
