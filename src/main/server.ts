@@ -53,10 +53,11 @@ export async function startNode(config: NodeConfig,
     }),
   });
   registerHonuRoutes(router, { supervisor, pool, partitions: config.partitions });
-  const backend = options.backend ?? new WorkerBackend(supervisor, {
+  const workerBackend = new WorkerBackend(supervisor, {
     nodeId: config.nodeId, partitions: config.partitions,
     endpoint: `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${config.port}`,
   });
+  const backend = options.backend ?? workerBackend;
   registerKahunaRoutes(router, { backend });
   let listener: Listener;
   try {
@@ -68,6 +69,8 @@ export async function startNode(config: NodeConfig,
     await Promise.all([supervisor.close(), pool.close()]);
     throw e;
   }
+  // Clients match route hints against their configured URLs: advertise the bound port.
+  workerBackend.endpoint = `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${listener.port}`;
   log.info({ port: listener.port, nodeId: config.nodeId, partitions: config.partitions,
     workers: config.workers, dataDir: config.dataDir }, 'honu node listening');
 

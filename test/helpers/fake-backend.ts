@@ -1,9 +1,9 @@
 // A KahunaBackend that records every call and answers from a table of canned responses, for
 // testing the gRPC and REST adapters on their own (the real backend is the node itself).
 import type { KahunaBackend } from '../../src/core/api/types.js';
-import { hlcZero } from '../../src/core/api/types.js';
+import { hlcZero, type RouteDomain, type RouteHint } from '../../src/core/api/types.js';
 
-type Method = keyof KahunaBackend;
+type Method = Exclude<keyof KahunaBackend, 'routeHint'>;
 type Req<M extends Method> = Parameters<KahunaBackend[M]>[0];
 type Res<M extends Method> = Awaited<ReturnType<KahunaBackend[M]>>;
 
@@ -103,6 +103,9 @@ export class FakeBackend implements KahunaBackend {
   seqDelete(r: Req<'seqDelete'>) { return this.call('seqDelete', r); }
   seqReserve(r: Req<'seqReserve'>) { return this.call('seqReserve', r); }
   membership() { return this.call('membership', undefined); }
+  /** No hints unless a test sets one: adapters then send no route members at all. */
+  hint: RouteHint | null = null;
+  routeHint(_domain: RouteDomain, _key: string): RouteHint | null { return this.hint; }
   leave() { return this.call('leave', undefined); }
   placement() { return this.call('placement', undefined); }
   setReplicationFactor(r: Req<'setReplicationFactor'>) {

@@ -411,6 +411,21 @@ export interface RoutingMetadataResponse {
   readonly leaders: readonly PartitionLeader[];
 }
 
+// ------------------------------------------------------------------ route hints (wire.md 2.5)
+
+export const RouteProvenance = { Unknown: 0, Executed: 1, Forwarded: 2 } as const;
+
+/** Where a resource lives, sent back so kahuna-ts's `learned` routing calls the owner next. */
+export interface RouteHint {
+  readonly partitionId: number;
+  readonly endpoint: string;
+  readonly provenance: number;
+  readonly generation: number;
+}
+
+/** The routing domains of kahuna-ts: keys, lock resources and sequence names. */
+export type RouteDomain = 'keyValue' | 'lock' | 'sequence';
+
 /** What the gRPC and REST adapters call. Every method resolves (never rejects) with the
  *  outcome in `type`; transient trouble is the MustRetry code of the family. */
 export interface KahunaBackend {
@@ -441,6 +456,9 @@ export interface KahunaBackend {
   seqReserve(req: SeqReserveRequest): Promise<SequenceAllocationResponse>;
 
   membership(): Promise<MembershipResponse>;
+
+  /** The route hint for a key, lock resource or sequence name, or null to send none. */
+  routeHint(domain: RouteDomain, key: string): RouteHint | null;
   leave(): Promise<LeaveResponse>;
   placement(): Promise<PlacementResponse>;
   setReplicationFactor(req: SetReplicationFactorRequest): Promise<SetReplicationFactorResponse>;

@@ -14,7 +14,9 @@ import type {
   SequenceAllocationResponse, SequenceResponse, SetReplicationFactorRequest,
   SetReplicationFactorResponse,
 } from '../../core/api/types.js';
-import { hlcZero, LeaveOutcome } from '../../core/api/types.js';
+import {
+  hlcZero, LeaveOutcome, RouteProvenance, type RouteDomain, type RouteHint,
+} from '../../core/api/types.js';
 import { groupSeparator, keySpaceSeparator, PartitionMap, partitionOffset,
   placementAlgorithm } from '../../core/routing/placement.js';
 import type { ErrorData } from '../../errors.js';
@@ -47,9 +49,13 @@ function isZeroHlc(h: Hlc): boolean {
 export class WorkerBackend implements KahunaBackend {
   private readonly map: PartitionMap;
 
+  /** The advertised endpoint; server.ts sets the bound port once it listens (--port 0). */
+  endpoint: string;
+
   constructor(private readonly workers: PartitionRequester,
     private readonly opts: WorkerBackendOptions) {
     this.map = new PartitionMap(opts.partitions);
+    this.endpoint = opts.endpoint;
   }
 
   /** One op on one partition; `retry` is the answer when the worker could not decide. */
@@ -258,10 +264,17 @@ export class WorkerBackend implements KahunaBackend {
 
   // ------------------------------------------------------------------ cluster
 
+  /** This node serves every partition: the hint names the key's partition and this node. */
+  routeHint(domain: RouteDomain, key: string): RouteHint {
+    const partitionId = domain === 'sequence' ? this.ofSequence(key) : this.ofKey(key);
+    return { partitionId, endpoint: this.endpoint, provenance: RouteProvenance.Executed,
+      generation: 0 };
+  }
+
   membership(): Promise<MembershipResponse> {
     return Promise.resolve({
       membershipVersion: 1, localRole: MemberRole.Voter, initialized: true,
-      members: [{ endpoint: this.opts.endpoint, nodeId: this.opts.nodeId,
+      members: [{ endpoint: this.endpoint, nodeId: this.opts.nodeId,
         role: MemberRole.Voter, joinedVersion: 1 }],
     });
   }
@@ -279,7 +292,7 @@ export class WorkerBackend implements KahunaBackend {
   placement(): Promise<PlacementResponse> {
     return Promise.resolve({
       replicationFactor: 0, rebalancerEnabled: false, initialized: true,
-      localEndpoint: this.opts.endpoint, hostedPartitionCount: this.opts.partitions,
+      localEndpoint: this.endpoint, hostedPartitionCount: this.opts.partitions,
       partitions: this.allPartitions().map((partitionId) => ({
         partitionId, state: 'Active', generation: 0, effectiveReplicationFactor: 0,
         hostedLocally: true, replicas: [],
@@ -307,7 +320,7 @@ export class WorkerBackend implements KahunaBackend {
   /** Kahuna's hash routing with this node's pool and this node as every partition's leader;
    *  hash spaces are all there is, so no key-range spaces (wire.md 2.5). */
   routingMetadata(_req: RoutingMetadataRequest): Promise<RoutingMetadataResponse> {
-    const endpoint = this.opts.endpoint;
+    const endpoint = this.endpoint;
     return Promise.resolve({
       initialized: true, schemaVersion: 1, hashAlgorithm: placementAlgorithm,
       prefixSeparator: keySpaceSeparator, groupSeparator,

@@ -23,6 +23,7 @@ import type {
 import {
   bytesFrom, bytesTo, elapsedMsSince, hlcFrom, hlcTo, long, nowMs, num, optNum, txFrom, txIdOnly,
 } from './convert.js';
+import { hinted, hintedItems } from './route-hints.js';
 
 // ------------------------------------------------------------------ requests
 
@@ -120,7 +121,21 @@ export function pageTo(res: {
 
 /** One function per implemented RPC; each takes the generated request, returns the response. */
 export function kvOperations(backend: KahunaBackend) {
-  return { ...pointOperations(backend), ...manyOperations(backend), ...scanOperations(backend) };
+  const point = pointOperations(backend);
+  const many = manyOperations(backend);
+  const byKey = (m: { Key: string }): string => m.Key;
+  return {
+    trySet: hinted(backend, 'keyValue', byKey, point.trySet),
+    tryExtend: hinted(backend, 'keyValue', byKey, point.tryExtend),
+    tryDelete: hinted(backend, 'keyValue', byKey, point.tryDelete),
+    tryGet: hinted(backend, 'keyValue', byKey, point.tryGet),
+    tryExists: hinted(backend, 'keyValue', byKey, point.tryExists),
+    trySetMany: hintedItems(backend, many.trySetMany),
+    tryDeleteMany: hintedItems(backend, many.tryDeleteMany),
+    tryGetMany: hintedItems(backend, many.tryGetMany),
+    tryExistsMany: hintedItems(backend, many.tryExistsMany),
+    ...scanOperations(backend),
+  };
 }
 
 export type KvOperations = ReturnType<typeof kvOperations>;

@@ -12,6 +12,7 @@ import {
   type GrpcGetLockRequest, type GrpcTryLockRequest, type GrpcUnlockRequest, type LockerServer,
 } from './generated/locks.js';
 import { bytesTo, hlcTo, long } from './convert.js';
+import { hinted } from './route-hints.js';
 import {
   serveBatch, unary, unimplementedBidi, type HandlerContext,
 } from './handlers.js';
@@ -34,8 +35,20 @@ function getLockTo(res: GetLockResponse): GrpcGetLockResponse {
   };
 }
 
-/** One function per RPC, shared by the unary handlers and the batch stream. */
+/** One function per RPC, shared by the unary handlers and the batch stream; each response
+ *  carries the resource's route hint (wire.md 2.5). */
 export function lockOperations(backend: KahunaBackend) {
+  const ops = plainLockOperations(backend);
+  const byResource = (m: { Resource: string }): string => m.Resource;
+  return {
+    tryLock: hinted(backend, 'lock', byResource, ops.tryLock),
+    extendLock: hinted(backend, 'lock', byResource, ops.extendLock),
+    unlock: hinted(backend, 'lock', byResource, ops.unlock),
+    getLock: hinted(backend, 'lock', byResource, ops.getLock),
+  };
+}
+
+function plainLockOperations(backend: KahunaBackend) {
   return {
     tryLock: async (m: GrpcTryLockRequest): Promise<GrpcTryLockResponse> => lockTo(
       await backend.tryLock({

@@ -12,6 +12,7 @@ import {
   type GrpcUpdateSequenceRequest, type SequencerServer,
 } from './generated/sequences.js';
 import { elapsedMsSince, hlcTo, long, nowMs, num, optLong, optNum } from './convert.js';
+import { hinted } from './route-hints.js';
 import { unary, type HandlerContext } from './handlers.js';
 
 function entryTo(e: SequenceEntry): GrpcSequenceEntry {
@@ -58,32 +59,35 @@ export function createSequencerService(backend: KahunaBackend,
     GrpcSequenceResponse.fromPartial({ ServedFrom: '', Type: SeqType.MustRetry });
   const failedAllocation = (): GrpcSequenceAllocationResponse =>
     GrpcSequenceAllocationResponse.fromPartial({ ServedFrom: '', Type: SeqType.MustRetry });
+  // Every sequence response carries the name's route hint (wire.md 2.5).
+  const seq = <M extends { Name: string }, R extends object>(op: (m: M) => Promise<R>) =>
+    hinted(backend, 'sequence', (m: M) => m.Name, op);
   return {
-    createSequence: unary(ctx, 'CreateSequence', (m: GrpcCreateSequenceRequest) => timed(
+    createSequence: unary(ctx, 'CreateSequence', seq((m: GrpcCreateSequenceRequest) => timed(
       () => backend.seqCreate({
         name: m.Name, initialValue: num(m.InitialValue), increment: num(m.Increment),
         maxValue: optNum(m.MaxValue), durability: m.Durability, blockSize: m.BlockSize ?? null,
-      }), sequenceTo), failed),
-    updateSequence: unary(ctx, 'UpdateSequence', (m: GrpcUpdateSequenceRequest) => timed(
+      }), sequenceTo)), failed),
+    updateSequence: unary(ctx, 'UpdateSequence', seq((m: GrpcUpdateSequenceRequest) => timed(
       () => backend.seqUpdate({
         name: m.Name, currentValue: optNum(m.CurrentValue), increment: optNum(m.Increment),
         initialValue: optNum(m.InitialValue), maxValue: optNum(m.MaxValue),
         removeMaxValue: m.RemoveMaxValue, blockSize: m.BlockSize ?? null,
         removeBlockSize: m.RemoveBlockSize, durability: m.Durability,
-      }), sequenceTo), failed),
-    getSequence: unary(ctx, 'GetSequence', (m: GrpcGetSequenceRequest) => timed(
-      () => backend.seqGet({ name: m.Name, durability: m.Durability }), sequenceTo), failed),
-    deleteSequence: unary(ctx, 'DeleteSequence', (m: GrpcDeleteSequenceRequest) => timed(
-      () => backend.seqDelete({ name: m.Name, durability: m.Durability }), sequenceTo), failed),
-    nextSequenceValue: unary(ctx, 'NextSequenceValue', (m: GrpcNextSequenceRequest) => timed(
+      }), sequenceTo)), failed),
+    getSequence: unary(ctx, 'GetSequence', seq((m: GrpcGetSequenceRequest) => timed(
+      () => backend.seqGet({ name: m.Name, durability: m.Durability }), sequenceTo)), failed),
+    deleteSequence: unary(ctx, 'DeleteSequence', seq((m: GrpcDeleteSequenceRequest) => timed(
+      () => backend.seqDelete({ name: m.Name, durability: m.Durability }), sequenceTo)), failed),
+    nextSequenceValue: unary(ctx, 'NextSequenceValue', seq((m: GrpcNextSequenceRequest) => timed(
       () => backend.seqReserve({
         name: m.Name, count: 1, idempotencyKey: m.IdempotencyKey ?? null,
         durability: m.Durability,
-      }), allocationTo), failedAllocation),
+      }), allocationTo)), failedAllocation),
     reserveSequenceRange: unary(ctx, 'ReserveSequenceRange',
-      (m: GrpcReserveSequenceRangeRequest) => timed(() => backend.seqReserve({
+      seq((m: GrpcReserveSequenceRangeRequest) => timed(() => backend.seqReserve({
         name: m.Name, count: m.Count, idempotencyKey: m.IdempotencyKey ?? null,
         durability: m.Durability,
-      }), allocationTo), failedAllocation),
+      }), allocationTo)), failedAllocation),
   };
 }

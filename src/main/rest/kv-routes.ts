@@ -2,7 +2,7 @@
 // Always HTTP 200; the outcome is `type` (KvType). The semantics (wire.md 4.2, 4.3) are the
 // backend's; this file maps JSON to the plain requests and back, and adds the two checks that
 // only REST has: try-extend needs expiresMs > 0, and a batch without `items` is an envelope 100.
-// Route hints (`route`, `routes`, ★ newer servers) are omitted: clients read them as absent.
+// Route hints (`route`, `routes`, ★ newer servers) come from the backend (route-hints.ts).
 import type {
   KahunaBackend, KvGetManyRequest, KvGetManyResponse, KvGetRequest, KvReadItem, KvReadResponse,
   KvScanItem, KvSetRequest, KvWriteItem, KvWriteResponse, TxFields,
@@ -10,6 +10,7 @@ import type {
 import { hlcZero } from '../../core/api/types.js';
 import { KvType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
+import { routed, routedItems } from './route-hints.js';
 import { addJsonPost, base64OrNull, hlcJson, type JsonFields } from './json-fields.js';
 
 export interface KvRouteDeps {
@@ -130,34 +131,35 @@ function elapsedMs(startedMs: number): number {
 
 function registerPointRoutes(router: RestRouter, backend: KahunaBackend): void {
   const must = KvType.MustRetry;
-  addJsonPost(router, '/v1/kv/try-set', must, async (f) => {
+  const hinted = (h: Parameters<typeof routed>[3]) => routed(backend, 'keyValue', 'key', h);
+  addJsonPost(router, '/v1/kv/try-set', must, hinted(async (f) => {
     const req = setRequest(f);
     return f.problem !== null ? invalidWrite : writeReply(await backend.kvSet(req));
-  });
-  addJsonPost(router, '/v1/kv/try-extend', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/kv/try-extend', must, hinted(async (f) => {
     const req = { ...txFields(f), key: f.string('key'), expiresMs: f.int32('expiresMs'),
       durability: f.int32('durability') };
     // REST alone refuses 0: gRPC reads it as "no expiry" (wire.md 4.2).
     if (f.problem !== null || req.expiresMs <= 0) return invalidWrite;
     return writeReply(await backend.kvExtend(req));
-  });
-  addJsonPost(router, '/v1/kv/try-delete', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/kv/try-delete', must, hinted(async (f) => {
     const req = { ...txFields(f), key: f.string('key'), durability: f.int32('durability') };
     return f.problem !== null ? invalidWrite : writeReply(await backend.kvDelete(req));
-  });
-  addJsonPost(router, '/v1/kv/try-get', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/kv/try-get', must, hinted(async (f) => {
     const req = getRequest(f);
     return getReply(f.problem !== null ? invalidRead : await backend.kvGet(req));
-  });
-  addJsonPost(router, '/v1/kv/try-exists', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/kv/try-exists', must, hinted(async (f) => {
     const req = getRequest(f);
     return existsReply(f.problem !== null ? invalidRead : await backend.kvExists(req));
-  });
+  }));
 }
 
 function registerBatchRoutes(router: RestRouter, backend: KahunaBackend): void {
   const must = KvType.MustRetry;
-  addJsonPost(router, '/v1/kv/try-set-many', must, async (f) => {
+  addJsonPost(router, '/v1/kv/try-set-many', must, routedItems(backend, async (f) => {
     const startedMs = performance.now();
     const rows = f.objects('items');
     const items = rows?.map(setRequest) ?? [];
@@ -165,8 +167,8 @@ function registerBatchRoutes(router: RestRouter, backend: KahunaBackend): void {
     if (rows === null || f.problem !== null) return writeManyReply(invalid, [], startedMs);
     const res = await backend.kvSetMany({ items });
     return writeManyReply(res.type, res.items, startedMs);
-  });
-  addJsonPost(router, '/v1/kv/try-delete-many', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/kv/try-delete-many', must, routedItems(backend, async (f) => {
     const startedMs = performance.now();
     const rows = f.objects('items');
     const items = rows?.map((item) => ({ txId: item.hlc('transactionId'),
@@ -180,15 +182,15 @@ function registerBatchRoutes(router: RestRouter, backend: KahunaBackend): void {
     const res = await backend.kvDeleteMany({ items, coordinatorKey, operationIdHigh,
       operationIdLow });
     return writeManyReply(res.type, res.items, startedMs);
-  });
+  }));
   const readMany = (path: string, withValue: boolean,
     call: (req: KvGetManyRequest) => Promise<KvGetManyResponse>): void => {
-    addJsonPost(router, path, must, async (f) => {
+    addJsonPost(router, path, must, routedItems(backend, async (f) => {
       const startedMs = performance.now();
       const req = getManyRequest(f);
       const res = req === null ? { type: invalid, items: [] } : await call(req);
       return readManyReply(res, withValue, startedMs);
-    });
+    }));
   };
   readMany('/v1/kv/try-get-many', true, (req) => backend.kvGetMany(req));
   // Exists-many never carries a value (wire.md 3.4), whatever the backend returns.

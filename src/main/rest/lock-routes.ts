@@ -7,6 +7,7 @@ import type {
 import { hlcZero } from '../../core/api/types.js';
 import { LockType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
+import { routed } from './route-hints.js';
 import { addJsonPost, base64OrNull, hlcJson, type JsonFields } from './json-fields.js';
 
 export interface LockRouteDeps {
@@ -35,27 +36,28 @@ function tryLockRequest(f: JsonFields): TryLockRequest | null {
 export function registerLockRoutes(router: RestRouter, deps: LockRouteDeps): void {
   const { backend } = deps;
   const must = LockType.MustRetry;
-  addJsonPost(router, '/v1/locks/try-lock', must, async (f) => {
+  const hinted = (h: Parameters<typeof routed>[3]) => routed(backend, 'lock', 'resource', h);
+  addJsonPost(router, '/v1/locks/try-lock', must, hinted(async (f) => {
     const req = tryLockRequest(f);
     return req === null ? invalidLock : lockReply(await backend.tryLock(req));
-  });
-  addJsonPost(router, '/v1/locks/try-extend', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/locks/try-extend', must, hinted(async (f) => {
     const req = tryLockRequest(f);
     return req === null ? invalidLock : lockReply(await backend.extendLock(req));
-  });
-  addJsonPost(router, '/v1/locks/try-unlock', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/locks/try-unlock', must, hinted(async (f) => {
     // expiresMs is not read: Kahuna ignores it on unlock, so a bad one must not fail the call.
     const owner = f.bytes('owner');
     const req = { resource: f.string('resource'), durability: f.int32('durability') };
     if (f.problem !== null || owner === null) return invalidLock;
     return lockReply(await backend.unlock({ ...req, owner }));
-  });
-  addJsonPost(router, '/v1/locks/get-info', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/locks/get-info', must, hinted(async (f) => {
     const req = { resource: f.string('resource'), durability: f.int32('durability') };
     if (f.problem !== null) {
       return getInfoReply({ type: LockType.InvalidInput, owner: null, expires: hlcZero,
         fencingToken: 0 });
     }
     return getInfoReply(await backend.getLock(req));
-  });
+  }));
 }

@@ -9,6 +9,12 @@ import type {
 import { SeqType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
 import { addJsonPost, hlcJson, type JsonFields } from './json-fields.js';
+import { routed } from './route-hints.js';
+
+function hinted(backend: KahunaBackend, h: Parameters<typeof routed>[3]):
+  Parameters<typeof routed>[3] {
+  return routed(backend, 'sequence', 'name', h);
+}
 
 export interface SequenceRouteDeps {
   readonly backend: KahunaBackend;
@@ -59,34 +65,34 @@ function nameOf(f: JsonFields): { name: string; durability: number } | null {
 
 function registerReadRoutes(router: RestRouter, backend: KahunaBackend): void {
   const must = SeqType.MustRetry;
-  addJsonPost(router, '/v1/sequences/get', must, async (f) => {
+  addJsonPost(router, '/v1/sequences/get', must, hinted(backend, async (f) => {
     const req = nameOf(f);
     return req === null ? invalidReply : sequenceReply(await backend.seqGet(req));
-  });
-  addJsonPost(router, '/v1/sequences/next', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/sequences/next', must, hinted(backend, async (f) => {
     const named = nameOf(f);
     const idempotencyKey = f.stringOrNull('idempotencyKey');
     if (named === null || f.problem !== null) return invalidReply;
     return allocationReply(await backend.seqReserve({ ...named, count: 1, idempotencyKey }));
-  });
-  addJsonPost(router, '/v1/sequences/reserve', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/sequences/reserve', must, hinted(backend, async (f) => {
     const named = nameOf(f);
     const req = { count: f.int32('count'), idempotencyKey: f.stringOrNull('idempotencyKey') };
     if (named === null || f.problem !== null) return invalidReply;
     return allocationReply(await backend.seqReserve({ ...named, ...req }));
-  });
+  }));
 }
 
 function registerWriteRoutes(router: RestRouter, backend: KahunaBackend): void {
   const must = SeqType.MustRetry;
-  addJsonPost(router, '/v1/sequences/create', must, async (f) => {
+  addJsonPost(router, '/v1/sequences/create', must, hinted(backend, async (f) => {
     const named = nameOf(f);
     const req = { initialValue: f.int64('initialValue'), increment: f.int64('increment'),
       maxValue: f.int64WideOrNull('maxValue'), blockSize: f.int32OrNull('blockSize') };
     if (named === null || f.problem !== null) return invalidReply;
     return sequenceReply(await backend.seqCreate({ ...named, ...req }));
-  });
-  addJsonPost(router, '/v1/sequences/update', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/sequences/update', must, hinted(backend, async (f) => {
     const named = nameOf(f);
     // null members leave the value unchanged (wire.md 4.6); the Remove* flags clear it.
     const req = { currentValue: f.int64OrNull('currentValue'),
@@ -95,11 +101,11 @@ function registerWriteRoutes(router: RestRouter, backend: KahunaBackend): void {
       blockSize: f.int32OrNull('blockSize'), removeBlockSize: f.bool('removeBlockSize') };
     if (named === null || f.problem !== null) return invalidReply;
     return sequenceReply(await backend.seqUpdate({ ...named, ...req }));
-  });
-  addJsonPost(router, '/v1/sequences/delete', must, async (f) => {
+  }));
+  addJsonPost(router, '/v1/sequences/delete', must, hinted(backend, async (f) => {
     const req = nameOf(f);
     return req === null ? invalidReply : sequenceReply(await backend.seqDelete(req));
-  });
+  }));
 }
 
 export function registerSequenceRoutes(router: RestRouter, deps: SequenceRouteDeps): void {

@@ -1,0 +1,46 @@
+// Route hints on gRPC responses (wire.md 2.5, ★ newer servers): `Route` on the point lock,
+// key/value and sequence responses, `Routes` plus per-item `RouteIndex` (1-based) on the
+// batch responses. A backend without a hint (null) leaves the responses unchanged.
+import type { KahunaBackend, RouteDomain, RouteHint } from '../../core/api/types.js';
+import type { GrpcRouteHint } from './generated/routing.js';
+
+export function routeTo(hint: RouteHint): GrpcRouteHint {
+  return { PartitionId: hint.partitionId, Endpoint: hint.endpoint,
+    Provenance: hint.provenance, Generation: BigInt(hint.generation) };
+}
+
+/** `op` with `Route` set for the resource `nameOf(request)` names. */
+export function hinted<M, R extends object>(backend: KahunaBackend, domain: RouteDomain,
+  nameOf: (m: M) => string, op: (m: M) => Promise<R>): (m: M) => Promise<R> {
+  return async (m) => {
+    const res = await op(m);
+    const hint = backend.routeHint(domain, nameOf(m));
+    return hint === null ? res : { ...res, Route: routeTo(hint) };
+  };
+}
+
+interface ItemsResponse {
+  readonly Items: readonly { readonly Key: string }[];
+}
+
+/** `op` whose response items get `RouteIndex` into a `Routes` table of distinct hints. */
+export function hintedItems<M, R extends ItemsResponse>(backend: KahunaBackend,
+  op: (m: M) => Promise<R>): (m: M) => Promise<R> {
+  return async (m) => {
+    const res = await op(m);
+    const routes: GrpcRouteHint[] = [];
+    const indexOf = new Map<string, number>();
+    const items = res.Items.map((item) => {
+      const hint = backend.routeHint('keyValue', item.Key);
+      if (hint === null) return item;
+      const id = `${hint.partitionId}|${hint.endpoint}|${hint.generation}`;
+      let index = indexOf.get(id);
+      if (index === undefined) {
+        routes.push(routeTo(hint));
+        indexOf.set(id, index = routes.length);
+      }
+      return { ...item, RouteIndex: index };
+    });
+    return routes.length === 0 ? res : { ...res, Items: items, Routes: routes };
+  };
+}
