@@ -2,6 +2,7 @@
 // key/value and sequence responses, `Routes` plus per-item `RouteIndex` (1-based) on the
 // batch responses. A backend without a hint (null) leaves the responses unchanged.
 import type { KahunaBackend, RouteDomain, RouteHint } from '../../core/api/types.js';
+import { routeTable } from '../../core/routing/route-table.js';
 import type { GrpcRouteHint } from './generated/routing.js';
 
 export function routeTo(hint: RouteHint): GrpcRouteHint {
@@ -28,19 +29,10 @@ export function hintedItems<M, R extends ItemsResponse>(backend: KahunaBackend,
   op: (m: M) => Promise<R>): (m: M) => Promise<R> {
   return async (m) => {
     const res = await op(m);
-    const routes: GrpcRouteHint[] = [];
-    const indexOf = new Map<string, number>();
-    const items = res.Items.map((item) => {
-      const hint = backend.routeHint('keyValue', item.Key);
-      if (hint === null) return item;
-      const id = `${hint.partitionId}|${hint.endpoint}|${hint.generation}`;
-      let index = indexOf.get(id);
-      if (index === undefined) {
-        routes.push(routeTo(hint));
-        indexOf.set(id, index = routes.length);
-      }
-      return { ...item, RouteIndex: index };
-    });
-    return routes.length === 0 ? res : { ...res, Items: items, Routes: routes };
+    const table = routeTable(res.Items.map((item) => backend.routeHint('keyValue', item.Key)));
+    if (table.routes.length === 0) return res;
+    const items = res.Items.map((item, i) => (table.indexes[i] === 0 ? item
+      : { ...item, RouteIndex: table.indexes[i] }));
+    return { ...res, Items: items, Routes: table.routes.map(routeTo) };
   };
 }

@@ -3,6 +3,7 @@
 // (1-based) on the batch replies. kahuna-ts's `learned` routing caches them; a backend that
 // has no hint (null) leaves the replies exactly as before.
 import type { KahunaBackend, RouteDomain, RouteHint } from '../../core/api/types.js';
+import { routeTable } from '../../core/routing/route-table.js';
 import type { JsonFields } from './json-fields.js';
 import type { RestReply } from './router.js';
 
@@ -35,21 +36,12 @@ export function routedItems(backend: KahunaBackend, handler: Handler): Handler {
     const reply = await handler(fields);
     const json = reply.json;
     if (!isObject(json) || !Array.isArray(json['items'])) return reply;
-    const routes: object[] = [];
-    const indexOf = new Map<string, number>();
-    const items = (json['items'] as unknown[]).map((item) => {
-      if (!isObject(item) || typeof item['key'] !== 'string') return item;
-      const hint = backend.routeHint('keyValue', item['key']);
-      if (hint === null) return item;
-      const id = `${hint.partitionId}|${hint.endpoint}|${hint.generation}`;
-      let index = indexOf.get(id);
-      if (index === undefined) {
-        routes.push(hintJson(hint));
-        indexOf.set(id, index = routes.length);
-      }
-      return { ...item, routeIndex: index };
-    });
-    if (routes.length === 0) return reply;
-    return { ...reply, json: { ...json, items, routes } };
+    const rows = json['items'] as unknown[];
+    const table = routeTable(rows.map((item) => (isObject(item) && typeof item['key'] === 'string'
+      ? backend.routeHint('keyValue', item['key']) : null)));
+    if (table.routes.length === 0) return reply;
+    const items = rows.map((item, i) => (table.indexes[i] === 0 || !isObject(item) ? item
+      : { ...item, routeIndex: table.indexes[i] }));
+    return { ...reply, json: { ...json, items, routes: table.routes.map(hintJson) } };
   };
 }
