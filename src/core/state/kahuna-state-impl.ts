@@ -36,9 +36,9 @@ export class KahunaState implements KahunaStateStore {
   constructor(opts: KahunaStateOptions = {}) {
     this.partition = opts.partition ?? 0;
     const track = opts.persistent !== false;
-    this.kv.trackDirty = track;
-    this.locks.trackDirty = track;
-    this.seqs.trackDirty = track;
+    this.kv.dirty.tracking = track;
+    this.locks.dirty.tracking = track;
+    this.seqs.dirty.tracking = track;
     assert(Number.isInteger(this.partition) && this.partition >= 0, 'partition id');
   }
 

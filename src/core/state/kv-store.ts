@@ -1,6 +1,7 @@
 // The key/values of one durability namespace (wire.md 4.2, 4.3, 4.7): an ordered map from key
 // to its MVCC record, point operations and batches. Scans are in kv-scan.ts. Pure and
 // deterministic: `now` is the leader-stamped HLC of the entry being applied, or of the read.
+import { DirtySet, type DirtyRecord } from './dirty-set.js';
 import m from 'sorted-btree';
 import { assert } from '../../assert.js';
 import { KvFlags, KvState, KvType, reservedKeyPrefix } from '../api/codes.js';
@@ -77,13 +78,11 @@ function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
 
 export class KvStore {
   readonly tree: KvTree = new BTree<string, KvEntry>(undefined, compareKeys);
-  private readonly dirty = new Set<string>();
-  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
-  trackDirty = true;
+  readonly dirty = new DirtySet();
 
   private put(key: string, entry: KvEntry): void {
     this.tree.set(key, entry);
-    if (this.trackDirty) this.dirty.add(key);
+    this.dirty.mark(key);
   }
 
   set(req: KvSetRequest, now: Hlc): KvWriteResponse {
@@ -208,13 +207,8 @@ export class KvStore {
 
   // ---------------------------------------------------------------- persistence
 
-  takeDirty(): Array<{ key: Uint8Array; value: Uint8Array | null }> {
-    const keys = [...this.dirty].sort(compareKeys);
-    this.dirty.clear();
-    return keys.map((key) => {
-      const entry = this.tree.get(key);
-      return { key: utf8(key), value: entry === undefined ? null : encodeKvEntry(entry) };
-    });
+  takeDirty(): DirtyRecord[] {
+    return this.dirty.take((key) => this.tree.get(key), encodeKvEntry);
   }
 
   load(key: Uint8Array, value: Uint8Array | null): void {

@@ -1,6 +1,7 @@
 // Lease locks of one durability namespace (wire.md 4.1, kahuna-reference 2.1): per resource an
 // owner (null once unlocked), a lease expiry on the leader's HLC and a fencing token counter
 // that starts at -1, so the first grant is 0. Pure.
+import { DirtySet, type DirtyRecord } from './dirty-set.js';
 import { assert } from '../../assert.js';
 import { LockType } from '../api/codes.js';
 import {
@@ -53,13 +54,11 @@ function isHeld(entry: LockEntry | undefined, now: Hlc): entry is LockEntry & {
 
 export class LockTable {
   private readonly locks = new Map<string, LockEntry>();
-  private readonly dirty = new Set<string>();
-  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
-  trackDirty = true;
+  readonly dirty = new DirtySet();
 
   private put(resource: string, entry: LockEntry): void {
     this.locks.set(resource, entry);
-    if (this.trackDirty) this.dirty.add(resource);
+    this.dirty.mark(resource);
   }
 
   tryLock(req: TryLockRequest, now: Hlc): LockResponse {
@@ -118,13 +117,8 @@ export class LockTable {
 
   // ---------------------------------------------------------------- persistence
 
-  takeDirty(): Array<{ key: Uint8Array; value: Uint8Array | null }> {
-    const keys = [...this.dirty].sort(compareKeys);
-    this.dirty.clear();
-    return keys.map((key) => {
-      const entry = this.locks.get(key);
-      return { key: utf8(key), value: entry === undefined ? null : encodeLock(entry) };
-    });
+  takeDirty(): DirtyRecord[] {
+    return this.dirty.take((key) => this.locks.get(key), encodeLock);
   }
 
   load(key: Uint8Array, value: Uint8Array | null): void {

@@ -2,6 +2,7 @@
 // Start = C + inc, End = C + inc * n, where C is the last value handed out (initially
 // InitialValue). Block size 1: CurrentValue is the last value handed out, so nothing is lost on
 // a leader change. Persistent only (durability must be 1). Pure.
+import { DirtySet, type DirtyRecord } from './dirty-set.js';
 import { assert } from '../../assert.js';
 import { reservedSequencePrefix, SeqType } from '../api/codes.js';
 import {
@@ -117,14 +118,12 @@ function nextRun(seq: SeqRecord, count: number): { start: number; end: number } 
 
 export class Sequences {
   private readonly seqs = new Map<string, SeqRecord>();
-  private readonly dirty = new Set<string>();
-  /** False for an ephemeral store: nothing is ever persisted, so nothing is tracked. */
-  trackDirty = true;
+  readonly dirty = new DirtySet();
 
   private touch(name: string, seq: SeqRecord, now: Hlc): void {
     seq.revision += 1;
     seq.updatedAt = copyHlc(now);
-    if (this.trackDirty) this.dirty.add(name);
+    this.dirty.mark(name);
   }
 
   create(req: SeqCreateRequest, now: Hlc): SequenceResponse {
@@ -138,7 +137,7 @@ export class Sequences {
       maxValue: req.maxValue, blockSize: req.blockSize, revision: 0, incarnation: 0,
       createdAt: stamp, updatedAt: stamp, idempotency: new Map(),
     });
-    if (this.trackDirty) this.dirty.add(name);
+    this.dirty.mark(name);
     return seqAnswer(SeqType.Success, 0);
   }
 
@@ -154,7 +153,7 @@ export class Sequences {
     const name = seqName(req.name, req.durability);
     if (name === null) return seqAnswer(SeqType.InvalidInput);
     if (!this.seqs.delete(name)) return seqAnswer(SeqType.NotFound);
-    if (this.trackDirty) this.dirty.add(name);
+    this.dirty.mark(name);
     return seqAnswer(SeqType.Success);
   }
 
@@ -205,13 +204,8 @@ export class Sequences {
 
   // ---------------------------------------------------------------- persistence
 
-  takeDirty(): Array<{ key: Uint8Array; value: Uint8Array | null }> {
-    const names = [...this.dirty].sort(compareKeys);
-    this.dirty.clear();
-    return names.map((name) => {
-      const seq = this.seqs.get(name);
-      return { key: utf8(name), value: seq === undefined ? null : encodeSequence(seq) };
-    });
+  takeDirty(): DirtyRecord[] {
+    return this.dirty.take((name) => this.seqs.get(name), encodeSequence);
   }
 
   load(key: Uint8Array, value: Uint8Array | null): void {
