@@ -62,6 +62,8 @@ interface Proposal {
   readonly id: number;
   readonly term: number;
   readonly op: KahunaOpValue;
+  /** The request as onRequest decoded it: the leader applies it without decoding it again. */
+  readonly req: unknown;
 }
 
 interface WaitingRead {
@@ -188,7 +190,7 @@ export class PartitionCore {
       rep.queuedReads.push({ id, op, req });
       return;
     }
-    this.propose(rep, id, op, payload, nowMs);
+    this.propose(rep, id, op, payload, req, nowMs);
   }
 
   private fail(id: number, code: ErrorCode, detail: string): void {
@@ -204,12 +206,12 @@ export class PartitionCore {
   }
 
   private propose(rep: Replica, id: number, op: KahunaOpValue, payload: Uint8Array,
-    nowMs: number): void {
+    req: unknown, nowMs: number): void {
     const data = encodeCommand({ op, hlc: rep.clock.now(nowMs), payload });
     const refused = rep.raft.propose(data);
     if (refused !== null) return this.fail(id, 'HONU_ERR_MUST_RETRY', `proposal: ${refused}`);
     const index = rep.raft.raft.log.lastIndex();
-    rep.proposals.set(index, { id, term: rep.raft.raft.term, op });
+    rep.proposals.set(index, { id, term: rep.raft.raft.term, op, req });
   }
 
   /** The writer made the batch with `token` (a Ready number) durable. */
@@ -347,18 +349,19 @@ export class PartitionCore {
     if (proposal !== undefined && mine === undefined) {
       this.fail(proposal.id, 'HONU_ERR_MUST_RETRY', 'the proposal was replaced');
     }
-    const payload = this.applyCommand(rep, e);
+    const payload = this.applyCommand(rep, e, mine?.req);
     if (mine !== undefined) this.sink.reply(mine.id, payload);
   }
 
-  /** Applies one command entry; the same bytes give the same result on every replica. */
-  private applyCommand(rep: Replica, e: Entry): Uint8Array {
+  /** Applies one command entry; the same bytes give the same result on every replica.
+   *  `decoded` is the leader's own decoding of the same payload, when it proposed the entry. */
+  private applyCommand(rep: Replica, e: Entry, decoded: unknown): Uint8Array {
     const cmd = decodeCommand(e.data);
     rep.clock.observe(cmd.hlc);
     rep.appliedHlc = cmd.hlc;
     assert(isKahunaOp(cmd.op), `entry ${e.index} holds unknown op ${cmd.op}`);
     const codec = opCodecs[cmd.op];
-    const req = decode(codec.request, cmd.payload);
+    const req = decoded ?? decode(codec.request, cmd.payload);
     return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, cmd.hlc));
   }
 
