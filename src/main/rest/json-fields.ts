@@ -33,9 +33,13 @@ export class JsonFields {
   /** The member, matched exactly first and then case-insensitively (ASP.NET does both). */
   raw(name: string): unknown {
     if (Object.hasOwn(this.obj, name)) return this.obj[name];
-    const lower = name.toLowerCase();
+    // Only a key of the same length can match: most misses (absent members) cost no
+    // lower-casing at all.
+    let lower: string | null = null;
     for (const key in this.obj) {
-      if (Object.hasOwn(this.obj, key) && key.toLowerCase() === lower) return this.obj[key];
+      if (key.length !== name.length || !Object.hasOwn(this.obj, key)) continue;
+      lower ??= name.toLowerCase();
+      if (key.toLowerCase() === lower) return this.obj[key];
     }
     return undefined;
   }
