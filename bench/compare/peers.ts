@@ -1,6 +1,7 @@
 // The peers of bench/compare/compare.ts as child processes on free loopback ports with data in
-// temp dirs: etcd 3.4 (single node), redis-server (no persistence) and the bare node:http
-// ceiling server. Each is stopped by its pid (SIGTERM, SIGKILL after 5 s) and its dir removed.
+// temp dirs: etcd 3.4 (single node), redis-server (no persistence) and the bare node:http and
+// grpc-js ceiling servers. Each is stopped by its pid (SIGTERM, SIGKILL after 5 s) and its dir
+// removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -132,12 +133,25 @@ export async function startRedis(): Promise<Peer | null> {
 }
 
 /** bench/compare/bare-http.js in a node child process, answering `body` to every request. */
-export async function startBareHttp(body: string): Promise<Peer> {
-  const script = fileURLToPath(new URL('./bare-http.js', import.meta.url));
-  const proc = spawnPeer('node:http', process.execPath, [script], 0, null,
-    { ...process.env, BARE_HTTP_BODY: body });
+export function startBareHttp(body: string): Promise<Peer> {
+  return startNodeScript('node:http', './bare-http.js', { BARE_HTTP_BODY: body });
+}
+
+/** bench/compare/bare-grpc.js in a node child process, answering the encoded `reply` to every
+ *  /KeyValuer/TryGetKeyValue call. */
+export function startBareGrpc(reply: Buffer): Promise<Peer> {
+  return startNodeScript('grpc-js', './bare-grpc.js', {
+    BARE_GRPC_REPLY: reply.toString('base64'),
+  });
+}
+
+/** A script of this directory in a node child process that prints {"port":N} when listening. */
+async function startNodeScript(name: string, file: string,
+  env: Record<string, string>): Promise<Peer> {
+  const script = fileURLToPath(new URL(file, import.meta.url));
+  const proc = spawnPeer(name, process.execPath, [script], 0, null, { ...process.env, ...env });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare http server did not listen')),
+    const timer = setTimeout(() => reject(new Error(`${name} server did not listen`)),
       startWaitMs);
     createInterface({ input: proc.proc.stdout! }).once('line', (line) => {
       clearTimeout(timer);
