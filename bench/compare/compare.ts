@@ -1,12 +1,15 @@
 // Honu side by side with etcd and Redis on this machine (issue 5), single node only.
 //   npm run bench:compare   (= npm run build && node dist/bench/compare/compare.js)
-//   npm run bench:smoke     (= the same with --smoke: 1 repeat, 500 ms windows, < 1 minute)
+//   npm run bench:smoke     (= the same with --smoke: 1 repeat, 500 ms windows, < 1 minute; only
+//                           the first four workloads unless --workloads names others)
 //   node dist/bench/compare/compare.js --repeats 3 --duration-ms 3000 --warmup-ms 500 \
-//     --concurrency 1,16,64 --value-bytes 64 --workloads writes,reads,locks,counters
+//     --concurrency 1,16,64 --value-bytes 64 --grpc-procs 2 --grpc-warmup-ms 2000 \
+//     --workloads writes,reads,locks,counters,grpc-writes,grpc-reads,persistent-locks,txn-counters
 // Starts one fresh `honu server` (bench/macro/honu-server.ts), etcd 3.4 (one member), redis-server
-// (no RDB/AOF) and a bare node:http server answering a constant body, all on free loopback ports
-// with data in temp dirs; stops each by pid at the end. A missing peer binary is reported with
-// its install command and its rows are skipped. Workloads, each at every --concurrency:
+// (no RDB/AOF), a bare node:http server answering a constant body and, for grpc-reads, a bare
+// grpc-js server answering a constant reply, all on free loopback ports with data in temp dirs;
+// stops each by pid at the end. A missing peer binary is reported with its install command and
+// its rows are skipped. Workloads, each at every --concurrency:
 //   writes    Honu REST persistent try-set vs etcd JSON gateway /v3/kv/put (both autocannon)
 //   reads     Honu REST persistent try-get vs etcd /v3/kv/range (serializable=false, i.e.
 //             linearizable), and vs the bare node:http ceiling (both autocannon)
@@ -14,14 +17,24 @@
 //             delete (pairs/s; Redis through bench/compare/resp.ts, one command in flight per
 //             connection, no pipelining)
 //   counters  Honu REST sequence reserve count 1 (persistent sequence) vs Redis INCR
-// Concurrency = HTTP/1.1 connections (autocannon, no pipelining) or RESP connections, each with
-// one request outstanding. Writes reuse 32 keys per connection (rewritten every pass), reads
+//   grpc-writes  Honu gRPC KeyValuer TrySetKeyValue persistent vs etcd gRPC KV.Put
+//   grpc-reads   Honu gRPC TryGetKeyValue persistent vs etcd gRPC KV.Range (linearizable), and
+//                vs the bare grpc-js ceiling (bench/compare/bare-grpc.ts); gRPC rows: processes
+//                of grpc-compare-load.ts, the same grpc-js + proto-loader client on both sides
+//   persistent-locks  Honu REST try-lock + try-unlock durability 1 vs etcd JSON gateway
+//                lease grant + txn (create if absent, on the lease) + lease revoke (pairs/s)
+//   txn-counters Honu REST sequence reserve count 1 vs an etcd key incremented by JSON gateway
+//                txn (mod_revision == last seen: put value+1, else range and retry)
+// Concurrency = HTTP/1.1 connections (autocannon, no pipelining), RESP connections, each with
+// one request outstanding, or gRPC unary calls in flight over --grpc-procs processes (one h2c
+// channel each). Writes reuse 32 keys per connection or slot (rewritten every pass), reads
 // cycle over 1024 preloaded keys. Each (workload, concurrency) runs its targets alternately,
 // A B A B, --repeats times; a figure is the median of the repeats, with min-max of the
-// throughput. Only the expected answer counts (Honu `type`, etcd header without error, Redis
-// +OK / :1 / integer); anything else is listed as an error. Latency is per call, over every reply
-// of the measured window. The 3-node rows of issue 5 are out of scope: Honu has no multi-node
-// cluster yet. Prints a table and one JSON line; speed is never asserted.
+// throughput. Only the expected answer counts (Honu `type`, etcd header without error / one kv /
+// txn succeeded, Redis +OK / :1 / integer); anything else is listed as an error, except a lost
+// etcd counter compare, which is retried and reported as retries. Latency is per call, over every
+// reply of the measured window. The 3-node rows of issue 5 are out of scope: Honu has no
+// multi-node cluster yet. Prints a table and one JSON line; speed is never asserted.
 import { rmSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -38,16 +51,26 @@ import {
 } from '../macro/honu-server.js';
 import type { Server } from '../macro/honu-server.js';
 import {
-  installHint, startBareHttp, startEtcd, startRedis, stopPeer, type Peer,
+  installHint, startBareGrpc, startBareHttp, startEtcd, startRedis, stopPeer, type Peer,
 } from './peers.js';
+import { loadHonuKeyValuer, rawUnary } from './grpc-protos.js';
+import { runGrpcWindow } from './grpc-run.js';
 import { respCommand, RespClient, RespError, type RespValue } from './resp.js';
+import { bodiesPerConn, getIndex, writeKey, type GrpcCompareScenario } from './shared.js';
 
-const workloadNames = ['writes', 'reads', 'locks', 'counters'] as const;
+const workloadNames = [
+  'writes', 'reads', 'locks', 'counters',
+  'grpc-writes', 'grpc-reads', 'persistent-locks', 'txn-counters',
+] as const;
 type WorkloadName = (typeof workloadNames)[number];
+/** What --smoke runs unless --workloads says otherwise (the rest would take it past a minute). */
+const smokeWorkloads: readonly WorkloadName[] = ['writes', 'reads', 'locks', 'counters'];
 const restTimeoutSec = 10;
-const bodiesPerConn = 32;
 const lockPx = 30_000;
 const redisCounter = 'bench-counter';
+const etcdCounter = 'bench-counter';
+/** An HTTP step answer that is neither an error nor a counted op: a lost compare, tried again. */
+const retry = 'retry';
 
 interface Options {
   readonly repeats: number;
@@ -56,6 +79,10 @@ interface Options {
   readonly concurrency: readonly number[];
   readonly valueBytes: number;
   readonly workloads: readonly WorkloadName[];
+  readonly grpcProcs: number;
+  /** The warm-up of a gRPC window: its load processes are new, and a cold grpc-js client runs
+   *  at about half speed for its first second or two. */
+  readonly grpcWarmupMs: number;
   readonly smoke: boolean;
 }
 
@@ -65,31 +92,40 @@ interface Measure {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: Record<string, number>;
+  /** Answers that asked for a retry (etcd txn counter: the compare lost to another writer). */
+  readonly retries: number;
 }
 
 interface Phase {
   tally: Tally;
   latency: LatencySamples;
+  retries: number;
 }
 
-/** One request of a connection's loop and how to tell its expected answer. */
+/** One request of a connection's loop and how to tell its expected answer: null, an error
+ *  label, or `retry`. `build`, when present, makes the body from what earlier answers of this
+ *  pass left in `context` (autocannon's per-connection context, reset at step 0). */
 interface HttpStep {
   readonly path: string;
   readonly body: string;
-  readonly ok: (status: number, body: string) => string | null;
+  readonly build?: (context: Record<string, unknown>) => string;
+  readonly ok: (status: number, body: string, context: Record<string, unknown>) => string | null;
 }
 interface RespStep {
   readonly command: Buffer;
   readonly ok: (reply: RespValue) => string | null;
 }
 
-/** A load against one target: HTTP via autocannon or RESP via resp.ts. `pair`: a connection's
- *  whole step list is one counted operation; `call`: every step is one. */
+/** A load against one target: HTTP via autocannon, RESP via resp.ts or gRPC via processes of
+ *  grpc-compare-load.ts. `pair`: a connection's whole step list is one counted operation;
+ *  `call`: every step is one. */
 type Target =
   | { readonly name: string; readonly kind: 'http'; readonly port: number;
     readonly unit: 'call' | 'pair'; readonly steps: (conn: number, tag: string) => HttpStep[] }
   | { readonly name: string; readonly kind: 'resp'; readonly port: number;
-    readonly unit: 'call' | 'pair'; readonly steps: (conn: number, tag: string) => RespStep[] };
+    readonly unit: 'call' | 'pair'; readonly steps: (conn: number, tag: string) => RespStep[] }
+  | { readonly name: string; readonly kind: 'grpc'; readonly port: number;
+    readonly unit: 'call'; readonly scenario: GrpcCompareScenario };
 
 // ------------------------------------------------------------------ load runners
 
@@ -107,9 +143,16 @@ async function httpWindow(target: Extract<Target, { kind: 'http' }>, connections
       const last = steps.length - 1;
       client.setRequests(steps.map((step, i): Request => ({
         method: 'POST', path: step.path, headers: httpHeaders, body: step.body,
+        ...(step.build === undefined ? {} : {
+          setupRequest: (request, context) => ({ ...request, body: step.build!(context) }),
+        }),
         onResponse: (status, text, context) => {
           phase.tally.calls += 1;
-          const error = step.ok(status, text);
+          const error = step.ok(status, text, context);
+          if (error === retry) {
+            phase.retries += 1;
+            return;
+          }
           if (error !== null) countError(phase.tally, error);
           if (target.unit === 'call') {
             if (error === null) phase.tally.ops += 1;
@@ -137,13 +180,13 @@ async function runHttp(target: Extract<Target, { kind: 'http' }>, connections: n
   options: Options, tag: string): Promise<Measure> {
   if (options.warmupMs > 0) {
     await httpWindow(target, connections, options.warmupMs, `${tag}w`,
-      { tally: newTally(), latency: new LatencySamples(1) });
+      { tally: newTally(), latency: new LatencySamples(1), retries: 0 });
   }
-  const phase: Phase = { tally: newTally(), latency: new LatencySamples() };
+  const phase: Phase = { tally: newTally(), latency: new LatencySamples(), retries: 0 };
   const seconds = await httpWindow(target, connections, options.durationMs, tag, phase);
   const [p50, p99] = mergedPercentiles([phase.latency.toJSON()], [0.5, 0.99]);
   return { opsPerSec: phase.tally.ops / seconds, p50Ms: p50 ?? Number.NaN,
-    p99Ms: p99 ?? Number.NaN, errors: phase.tally.errors };
+    p99Ms: p99 ?? Number.NaN, errors: phase.tally.errors, retries: phase.retries };
 }
 
 /** RESP load: `connections` clients each loop over their steps, one command in flight; a call
@@ -190,13 +233,27 @@ async function runResp(target: Extract<Target, { kind: 'resp' }>, connections: n
   }
   const [p50, p99] = mergedPercentiles([latency.toJSON()], [0.5, 0.99]);
   return { opsPerSec: tally.ops / (options.durationMs / 1000), p50Ms: p50 ?? Number.NaN,
-    p99Ms: p99 ?? Number.NaN, errors: tally.errors };
+    p99Ms: p99 ?? Number.NaN, errors: tally.errors, retries: 0 };
+}
+
+/** gRPC load: `connections` unary calls in flight, split over --grpc-procs processes. */
+async function runGrpc(target: Extract<Target, { kind: 'grpc' }>, connections: number,
+  options: Options, tag: string): Promise<Measure> {
+  const m = await runGrpcWindow({
+    port: target.port, scenario: target.scenario, inFlight: connections,
+    procs: options.grpcProcs, warmupMs: options.grpcWarmupMs, durationMs: options.durationMs,
+    runTag: tag, valueBytes: options.valueBytes,
+  });
+  return { opsPerSec: m.opsPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, errors: m.errors, retries: 0 };
 }
 
 function runTarget(target: Target, connections: number, options: Options,
   tag: string): Promise<Measure> {
-  return target.kind === 'http'
-    ? runHttp(target, connections, options, tag) : runResp(target, connections, options, tag);
+  switch (target.kind) {
+    case 'http': return runHttp(target, connections, options, tag);
+    case 'resp': return runResp(target, connections, options, tag);
+    case 'grpc': return runGrpc(target, connections, options, tag);
+  }
 }
 
 // ------------------------------------------------------------------ targets
@@ -219,12 +276,10 @@ function etcdOk(kind: string, needKvs: boolean) {
   };
 }
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
-const getIndex = (conn: number, i: number): number => conn * 131 + i * 7;
-const writeKey = (tag: string, conn: number, i: number): string => `bench-${tag}-${conn}-${i}`;
 const honuGetBody = (i: number): string => `{${txFieldsJson},"key":"${preloadKey(1, i)}",` +
   '"revision":-1,"readTimestamp":{"n":0,"l":0,"c":0},"durability":1}';
 
-function honuTargets(server: Server, valueBytes: number) {
+function honuTargets(server: Server, valueBytes: number): Record<WorkloadName, Target> {
   const value = benchValue(valueBytes).toString('base64');
   const writes: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'call',
     steps: (conn, tag) => Array.from({ length: bodiesPerConn }, (_, i) => ({
@@ -251,7 +306,23 @@ function honuTargets(server: Server, valueBytes: number) {
   const counters: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'call',
     steps: () => [{ path: '/v1/sequences/reserve', ok: honuType('reserve', 0),
       body: `{"name":"${sequenceName}","count":1,"idempotencyKey":null,"durability":1}` }] };
-  return { writes, reads, locks, counters };
+  const persistentLocks: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'pair',
+    steps: (conn, tag) => {
+      const resource = JSON.stringify(lockResource(`${tag}-honu`, conn));
+      const owner = lockOwner(`${tag}-honu`, conn).toString('base64');
+      return [
+        { path: '/v1/locks/try-lock', ok: honuType('lock', 0),
+          body: `{"resource":${resource},"owner":"${owner}","expiresMs":${lockPx},` +
+            '"durability":1}' },
+        { path: '/v1/locks/try-unlock', ok: honuType('unlock', 3),
+          body: `{"resource":${resource},"owner":"${owner}","durability":1}` },
+      ];
+    } };
+  const grpc = (scenario: GrpcCompareScenario): Target =>
+    ({ name: 'Honu', kind: 'grpc', port: server.port, unit: 'call', scenario });
+  return { writes, reads, locks, counters, 'grpc-writes': grpc('honu-set'),
+    'grpc-reads': grpc('honu-get'), 'persistent-locks': persistentLocks,
+    'txn-counters': counters };
 }
 
 function etcdTargets(etcd: Peer, valueBytes: number) {
@@ -266,7 +337,102 @@ function etcdTargets(etcd: Peer, valueBytes: number) {
       path: '/v3/kv/range', ok: etcdOk('range', true),
       body: `{"key":"${b64(preloadKey(1, getIndex(conn, i)))}","serializable":false}`,
     })) };
-  return { writes, reads };
+  const grpc = (scenario: GrpcCompareScenario): Target =>
+    ({ name: 'etcd', kind: 'grpc', port: etcd.port, unit: 'call', scenario });
+  return { writes, reads, grpcWrites: grpc('etcd-put'), grpcReads: grpc('etcd-range'),
+    locks: etcdLocks(etcd), counters: etcdTxnCounter(etcd) };
+}
+
+// The etcd JSON gateway (etcd 3.4) writes int64 as strings and the proto field names as they are
+// (snake_case); a false bool or an empty list is left out. Bodies are small: JSON.parse is fine.
+interface EtcdHeader { readonly header?: { readonly revision?: string } }
+interface EtcdKv { readonly mod_revision?: string; readonly value?: string }
+interface EtcdTxnReply extends EtcdHeader {
+  readonly succeeded?: boolean;
+  readonly responses?: ReadonlyArray<{ readonly response_range?: { readonly kvs?: EtcdKv[] } }>;
+}
+function etcdJson<T>(kind: string, status: number, body: string): T | string {
+  if (status !== 200) return `${kind} http ${status}`;
+  try {
+    const reply = JSON.parse(body) as T & EtcdHeader & { error?: unknown };
+    if (reply.header === undefined || reply.error !== undefined) return `${kind} error body`;
+    return reply;
+  } catch {
+    return `${kind} unparsable body`;
+  }
+}
+
+/** etcd's lock with an expiry, the way a client builds it from the v3 primitives: a lease per
+ *  lock (30 s TTL, Honu's expiresMs), a Txn that puts the key attached to the lease only if the
+ *  key does not exist (create_revision == 0), and LeaseRevoke to release, which deletes the keys
+ *  attached to the lease. Three calls per pair, all through Raft and fsynced. */
+function etcdLocks(etcd: Peer): Target {
+  const ttl = String(lockPx / 1000);
+  return { name: 'etcd', kind: 'http', port: etcd.port, unit: 'pair',
+    steps: (conn, tag) => {
+      const key = b64(lockResource(`${tag}-etcd`, conn));
+      const owner = b64(lockOwner(`${tag}-etcd`, conn));
+      const lease = (context: Record<string, unknown>): string =>
+        typeof context['lease'] === 'string' ? context['lease'] : '0';
+      return [
+        { path: '/v3/lease/grant', body: `{"TTL":"${ttl}"}`,
+          ok: (status, body, context) => {
+            const reply = etcdJson<{ ID?: string }>('grant', status, body);
+            if (typeof reply === 'string') return reply;
+            if (reply.ID === undefined) return 'grant no ID';
+            context['lease'] = reply.ID;
+            return null;
+          } },
+        { path: '/v3/kv/txn', body: '',
+          build: (context) => '{"compare":[{"result":"EQUAL","target":"CREATE",' +
+            `"key":"${key}","create_revision":"0"}],"success":[{"request_put":{"key":"${key}",` +
+            `"value":"${owner}","lease":"${lease(context)}"}}]}`,
+          ok: (status, body) => {
+            const reply = etcdJson<EtcdTxnReply>('txn', status, body);
+            if (typeof reply === 'string') return reply;
+            return reply.succeeded === true ? null : 'txn lock held';
+          } },
+        { path: '/v3/lease/revoke', body: '',
+          build: (context) => `{"ID":"${lease(context)}"}`,
+          ok: (status, body) => {
+            const reply = etcdJson<EtcdHeader>('revoke', status, body);
+            return typeof reply === 'string' ? reply : null;
+          } },
+      ];
+    } };
+}
+
+/** A counter in one etcd key, incremented the optimistic way: Txn(mod_revision == the revision
+ *  this connection last saw) put value+1, else range the key; a lost compare is retried with what
+ *  the failure branch read (counted under retries, not as an error). A connection starts knowing
+ *  nothing, so its first attempt is a retry. One counted op = one increment that committed. */
+function etcdTxnCounter(etcd: Peer): Target {
+  const key = b64(etcdCounter);
+  return { name: 'etcd', kind: 'http', port: etcd.port, unit: 'call',
+    steps: () => {
+      let modRevision = '-1';
+      let value = 0;
+      return [{ path: '/v3/kv/txn', body: '',
+        build: () => '{"compare":[{"result":"EQUAL","target":"MOD",' +
+          `"key":"${key}","mod_revision":"${modRevision}"}],"success":[{"request_put":` +
+          `{"key":"${key}","value":"${b64(String(value + 1))}"}}],` +
+          `"failure":[{"request_range":{"key":"${key}"}}]}`,
+        ok: (status, body) => {
+          const reply = etcdJson<EtcdTxnReply>('txn', status, body);
+          if (typeof reply === 'string') return reply;
+          if (reply.succeeded === true) {
+            const revision = reply.header?.revision;
+            if (revision === undefined) return 'txn no revision';
+            modRevision = revision;
+            value += 1;
+            return null;
+          }
+          const kv = reply.responses?.[0]?.response_range?.kvs?.[0];
+          modRevision = kv?.mod_revision ?? '0'; // no key yet: mod_revision 0 matches
+          value = kv?.value === undefined ? 0 : Number(Buffer.from(kv.value, 'base64').toString());
+          return Number.isInteger(value) ? retry : 'txn counter not a number';
+        } }];
+    } };
 }
 
 async function preloadEtcd(etcd: Peer, valueBytes: number): Promise<void> {
@@ -325,6 +491,8 @@ interface Summary {
   readonly p99Ms: number;
   readonly errors: number;
   readonly errorDetail: Record<string, number>;
+  /** Retried answers over all runs (etcd txn counter), not counted as ops or errors. */
+  readonly retries: number;
   readonly runs: readonly Measure[];
 }
 
@@ -344,7 +512,8 @@ function summarize(target: string, runs: readonly Measure[]): Summary {
   return {
     target, opsPerSec: median(ops), opsMin: Math.min(...ops), opsMax: Math.max(...ops),
     p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)),
-    errors: errorCount(errorDetail), errorDetail, runs,
+    errors: errorCount(errorDetail), errorDetail,
+    retries: runs.reduce((n, r) => n + r.retries, 0), runs,
   };
 }
 
@@ -361,9 +530,15 @@ interface Row {
 const workloadLabel: Record<string, string> = {
   'writes': 'durable write', 'reads': 'linearizable read', 'ceiling': 'REST ceiling',
   'locks': 'ephemeral lock+unlock', 'counters': 'counter',
+  'grpc-writes': 'gRPC durable write', 'grpc-reads': 'gRPC linearizable read',
+  'grpc-ceiling': 'gRPC ceiling', 'persistent-locks': 'persistent lock+unlock',
+  'txn-counters': 'counter (etcd txn)',
 };
+/** Issue 5's goals as Honu/peer; NaN: no goal, the ratio is only reported. */
 const targetRatio: Record<string, number> = {
-  writes: 2, reads: 2, ceiling: 0.6, locks: 0.5, counters: Number.NaN,
+  'writes': 2, 'reads': 2, 'ceiling': 0.6, 'locks': 0.5, 'counters': Number.NaN,
+  'grpc-writes': 2, 'grpc-reads': 2, 'grpc-ceiling': Number.NaN,
+  'persistent-locks': Number.NaN, 'txn-counters': Number.NaN,
 };
 
 function fmt(n: number, digits = 0): string {
@@ -380,7 +555,8 @@ function printTable(rows: readonly Row[], options: Options): void {
     `(${cpus()[0]?.model ?? '?'}), single node only (no Honu cluster yet: 3-node rows out of ` +
     `scope), ${options.repeats} repeat(s) x (${options.warmupMs} ms warm-up + ` +
     `${options.durationMs} ms), A B alternating, medians (min-max), ${options.valueBytes}-byte ` +
-    'values');
+    `values; gRPC rows: ${options.grpcProcs} load processes per window, ` +
+    `${options.grpcWarmupMs} ms warm-up`);
   console.log('| workload | conc | Honu ops/s (min-max) | Honu p50 / p99 ms | peer | ' +
     'peer ops/s (min-max) | peer p50 / p99 ms | Honu/peer | target | errors H/P |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -398,13 +574,21 @@ function printTable(rows: readonly Row[], options: Options): void {
         console.log(`errors ${r.workload} c${r.concurrency} ${s.target}: ` +
           JSON.stringify(s.errorDetail));
       }
+      if (s.retries > 0) {
+        const ops = s.runs.reduce((n, m) => n + m.opsPerSec * options.durationMs / 1000, 0);
+        console.log(`retries ${r.workload} c${r.concurrency} ${s.target}: ${s.retries} lost ` +
+          `compares over ${options.repeats} window(s), ${fmt(s.retries / Math.max(1, ops), 2)} ` +
+          'per committed increment');
+      }
     }
   }
   console.log('targets (issue 5):');
-  for (const w of ['writes', 'reads', 'ceiling', 'locks'] as const) {
+  for (const w of ['writes', 'reads', 'ceiling', 'locks', 'grpc-writes', 'grpc-reads'] as const) {
     const mine = rows.filter((r) => r.workload === w);
     if (mine.length === 0) {
-      console.log(`  ${workloadLabel[w]}: not measured`);
+      if (options.workloads.includes(w === 'ceiling' ? 'reads' : w)) {
+        console.log(`  ${workloadLabel[w]}: not measured`);
+      }
       continue;
     }
     const goal = targetRatio[w]!;
@@ -413,6 +597,11 @@ function printTable(rows: readonly Row[], options: Options): void {
       : met.length === 0 ? 'not met' : `met only at concurrency ${met.join(', ')}`;
     console.log(`  ${workloadLabel[w]} >= ${goal}x ${mine[0]!.peer.target}: ${verdict} (` +
       mine.map((r) => `c${r.concurrency} ${fmt(r.ratio, 2)}x`).join(', ') + ')');
+  }
+  const grpcCeiling = rows.filter((r) => r.workload === 'grpc-ceiling');
+  if (grpcCeiling.length > 0) {
+    console.log(`  ${workloadLabel['grpc-ceiling']} (no target, ratio of bare grpc-js): ` +
+      grpcCeiling.map((r) => `c${r.concurrency} ${fmt(r.ratio, 2)}x`).join(', '));
   }
   console.log('  durable writes and reads vs a 3-node etcd cluster: out of scope (no Honu cluster)');
 }
@@ -427,7 +616,9 @@ function parseOptions(): Options {
       'warmup-ms': { type: 'string' },
       'concurrency': { type: 'string', default: '1,16,64' },
       'value-bytes': { type: 'string', default: '64' },
-      'workloads': { type: 'string', default: workloadNames.join(',') },
+      'workloads': { type: 'string' },
+      'grpc-procs': { type: 'string', default: '2' },
+      'grpc-warmup-ms': { type: 'string' },
       'smoke': { type: 'boolean', default: false },
     },
   });
@@ -437,19 +628,23 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer >= ${min}`);
     return n;
   };
-  const workloads = values.workloads.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const workloads = (values.workloads ?? (smoke ? smokeWorkloads : workloadNames).join(','))
+    .split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const w of workloads) {
     if (!(workloadNames as readonly string[]).includes(w)) {
       throw new Error(`unknown workload ${w} (known: ${workloadNames.join(', ')})`);
     }
   }
+  const warmupMs = int(values['warmup-ms'], smoke ? 100 : 500, 'warmup-ms', 0);
   return {
     repeats: int(values.repeats, smoke ? 1 : 3, 'repeats', 1),
     durationMs: int(values['duration-ms'], smoke ? 500 : 3000, 'duration-ms', 100),
-    warmupMs: int(values['warmup-ms'], smoke ? 100 : 500, 'warmup-ms', 0),
+    warmupMs,
     concurrency: values.concurrency.split(',').map((s) => int(s, 0, 'concurrency', 1)),
     valueBytes: int(values['value-bytes'], 64, 'value-bytes', 1),
     workloads: workloads as WorkloadName[],
+    grpcProcs: int(values['grpc-procs'], 2, 'grpc-procs', 1),
+    grpcWarmupMs: int(values['grpc-warmup-ms'], smoke ? warmupMs : 2000, 'grpc-warmup-ms', 0),
     smoke,
   };
 }
@@ -474,11 +669,13 @@ async function main(): Promise<void> {
       console.log(`redis-server is not installed: its rows are skipped (install: ${installHint})`);
     } else peers.push(redis);
     const honu = honuTargets(server, options.valueBytes);
-    if (options.workloads.includes('reads')) {
+    const wants = (...names: WorkloadName[]): boolean =>
+      names.some((n) => options.workloads.includes(n));
+    if (wants('reads', 'grpc-reads')) {
       await preload(server, 1, options.valueBytes);
       if (etcd !== null) await preloadEtcd(etcd, options.valueBytes);
     }
-    if (options.workloads.includes('counters')) await createSequence(server);
+    if (wants('counters', 'txn-counters')) await createSequence(server);
     // The ceiling server answers what a Honu get answers.
     const sample = await fetch(`http://127.0.0.1:${server.port}/v1/kv/try-get`, {
       method: 'POST', headers: httpHeaders, body: honuGetBody(0),
@@ -489,6 +686,19 @@ async function main(): Promise<void> {
       steps: (conn) => Array.from({ length: bodiesPerConn }, (_, i) => ({
         path: '/v1/kv/try-get', ok: honuType('get', 3), body: honuGetBody(getIndex(conn, i)),
       })) };
+    // The gRPC ceiling server answers the bytes a Honu gRPC get answers.
+    let bareGrpcTarget: Target | null = null;
+    if (wants('grpc-reads')) {
+      const service = loadHonuKeyValuer()['KeyValuer'] as Record<string,
+        { requestSerialize: (req: object) => Buffer }>;
+      const method = service['TryGetKeyValue']!;
+      const reply = await rawUnary(`127.0.0.1:${server.port}`, '/KeyValuer/TryGetKeyValue',
+        method.requestSerialize({ Key: preloadKey(1, 0), Revision: -1, Durability: 1 }));
+      const bareGrpc = await startBareGrpc(reply);
+      peers.push(bareGrpc);
+      bareGrpcTarget = { name: 'grpc-js', kind: 'grpc', port: bareGrpc.port, unit: 'call',
+        scenario: 'honu-get' };
+    }
     const etcdT = etcd === null ? null : etcdTargets(etcd, options.valueBytes);
     const redisT = redis === null ? null : redisTargets(redis);
     for (const w of options.workloads) {
@@ -501,6 +711,15 @@ async function main(): Promise<void> {
       }
       if (w === 'locks' && redisT !== null) against.push(['locks', redisT.locks]);
       if (w === 'counters' && redisT !== null) against.push(['counters', redisT.counters]);
+      if (w === 'grpc-writes' && etcdT !== null) against.push(['grpc-writes', etcdT.grpcWrites]);
+      if (w === 'grpc-reads') {
+        if (etcdT !== null) against.push(['grpc-reads', etcdT.grpcReads]);
+        if (bareGrpcTarget !== null) against.push(['grpc-ceiling', bareGrpcTarget]);
+      }
+      if (w === 'persistent-locks' && etcdT !== null) {
+        against.push(['persistent-locks', etcdT.locks]);
+      }
+      if (w === 'txn-counters' && etcdT !== null) against.push(['txn-counters', etcdT.counters]);
       if (against.length === 0) continue;
       for (const c of options.concurrency) {
         const honuRuns: Measure[] = [];
