@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../src/assert.js';
 import { errorData, errorId, type ErrorData } from '../src/errors.js';
-import { encodeClientReply, FrameReader, Body } from '../src/ipc/frames.js';
+import { encodeClientReply, encodeRaftMessage, FrameReader, Body } from '../src/ipc/frames.js';
 import type { ClientRequest } from '../src/ipc/frames.js';
 import { LeaderTable } from '../src/ipc/leader-table.js';
 import { Op } from '../src/ipc/ops.js';
@@ -82,6 +82,16 @@ function reply(id: number, error: ErrorData | null, payload: Uint8Array): void {
   toMain.write(frame).then(schedulePublish, (e: unknown) => fail(`reply lost: ${String(e)}`));
 }
 
+/** Raft traffic to the main thread's peer transport. Never dropped here: a full ring waits. */
+function sendRaft(to: number, batch: Uint8Array): void {
+  const frame = encodeRaftMessage({ peer: to, data: batch, unreachable: false });
+  if (toMain.tryWrite(frame)) {
+    schedulePublish();
+    return;
+  }
+  toMain.write(frame).then(schedulePublish, (e: unknown) => fail(`raft batch lost: ${String(e)}`));
+}
+
 function asErrorData(e: unknown): ErrorData {
   if (typeof e === 'object' && e !== null && 'code' in e && 'detail' in e) return e as ErrorData;
   return errorData('HONU_ERR_INTERNAL', String(e));
@@ -153,6 +163,12 @@ function onRequest(req: ClientRequest): void {
 
 function onMainFrame(frame: Uint8Array): void {
   const decoded = reader.read(frame);
+  if (decoded.kind === Body.RaftMessage) {
+    const m = decoded.body;
+    if (m.unreachable()) core?.reportUnreachable(m.peer());
+    else core?.onRaft(m.dataArray() ?? empty);
+    return;
+  }
   assert(decoded.kind === Body.ClientRequest, 'main ring carries ClientRequest frames');
   onRequest(decoded.body);
 }
@@ -209,7 +225,7 @@ async function restore(): Promise<void> {
   const restored = await Promise.all(data.partitions.map(restorePartition));
   const prng = new SeededPrng(data.nodeId * 1_000_003 + data.workerIndex);
   core = new PartitionCore({
-    nodeId: data.nodeId, voters: [data.nodeId],
+    nodeId: data.nodeId, voters: data.voters, epoch: Date.now(),
     newStore: (partition, persistent) => new KahunaState({ partition, nodeId: data.nodeId,
       persistent }),
     prng: (partition) => prng.fork(`raft-${partition}`),
@@ -222,6 +238,7 @@ async function restore(): Promise<void> {
       if (leader === 0) leaders.clear(partition);
       else leaders.publish(partition, leader, term);
     },
+    sendRaft,
   });
   core.campaignAll();
   turn();
@@ -232,7 +249,11 @@ function turn(): void {
   if (core === null) return;
   core.process(Date.now());
   writer.flush();
-  if (!readyPosted && data.partitions.every((p) => core!.isLeader(p))) {
+  // A single node is ready once it leads every partition (at once: it is the only voter). In a
+  // cluster the worker is ready when restored: elections need peers, which may not be up yet;
+  // the node reports readiness (health) from the leader table.
+  const alone = data.voters.length === 1;
+  if (!readyPosted && (!alone || data.partitions.every((p) => core!.isLeader(p)))) {
     readyPosted = true;
     post({ type: 'ready', restoredPartitions: data.partitions.length });
   }

@@ -16,6 +16,7 @@ import {
   KeyValue,
   PersistAck,
   PersistBatch,
+  RaftMessage,
   ReadKind,
   ReadReply,
   ReadRequest,
@@ -30,6 +31,7 @@ export {
   KeyValue,
   PersistAck,
   PersistBatch,
+  RaftMessage,
   ReadKind,
   ReadReply,
   ReadRequest,
@@ -100,13 +102,20 @@ export interface ReadReplyData {
 }
 
 /** A whole frame as plain data, tagged with its Body kind. */
+export interface RaftMessageData {
+  readonly peer: number;
+  readonly data: Uint8Array;
+  readonly unreachable: boolean;
+}
+
 export type FrameData =
   | ({ readonly kind: Body.ClientRequest } & ClientRequestData)
   | ({ readonly kind: Body.ClientReply } & ClientReplyData)
   | ({ readonly kind: Body.PersistBatch } & PersistBatchData)
   | ({ readonly kind: Body.PersistAck } & PersistAckData)
   | ({ readonly kind: Body.ReadRequest } & ReadRequestData)
-  | ({ readonly kind: Body.ReadReply } & ReadReplyData);
+  | ({ readonly kind: Body.ReadReply } & ReadReplyData)
+  | ({ readonly kind: Body.RaftMessage } & RaftMessageData);
 
 /** A frame read in place: `body` is the generated accessor over the frame's bytes. */
 export type DecodedFrame =
@@ -115,7 +124,8 @@ export type DecodedFrame =
   | { readonly kind: Body.PersistBatch; readonly body: PersistBatch }
   | { readonly kind: Body.PersistAck; readonly body: PersistAck }
   | { readonly kind: Body.ReadRequest; readonly body: ReadRequest }
-  | { readonly kind: Body.ReadReply; readonly body: ReadReply };
+  | { readonly kind: Body.ReadReply; readonly body: ReadReply }
+  | { readonly kind: Body.RaftMessage; readonly body: RaftMessage };
 
 // ---------------------------------------------------------------- encoding
 
@@ -152,6 +162,13 @@ export function encodeClientReply(data: ClientReplyData): Uint8Array {
   const payload = bytesOrNone(data.payload);
   const body = ClientReply.createClientReply(builder, data.id, data.code, detail, payload);
   return finish(Body.ClientReply, body);
+}
+
+export function encodeRaftMessage(data: RaftMessageData): Uint8Array {
+  builder.clear();
+  const bytes = bytesOrNone(data.data);
+  const body = RaftMessage.createRaftMessage(builder, data.peer, bytes, data.unreachable);
+  return finish(Body.RaftMessage, body);
 }
 
 export function encodePersistBatch(data: PersistBatchData): Uint8Array {
@@ -211,6 +228,7 @@ export function encodeFrame(data: FrameData): Uint8Array {
     case Body.PersistAck: return encodePersistAck(data);
     case Body.ReadRequest: return encodeReadRequest(data);
     case Body.ReadReply: return encodeReadReply(data);
+    case Body.RaftMessage: return encodeRaftMessage(data);
   }
 }
 
@@ -231,6 +249,7 @@ export class FrameReader {
     persistAck: { kind: Body.PersistAck, body: new PersistAck() },
     readRequest: { kind: Body.ReadRequest, body: new ReadRequest() },
     readReply: { kind: Body.ReadReply, body: new ReadReply() },
+    raftMessage: { kind: Body.RaftMessage, body: new RaftMessage() },
   } as const;
 
   read(view: Uint8Array): DecodedFrame {
@@ -257,6 +276,7 @@ export class FrameReader {
       case Body.PersistAck: frame.body(r.persistAck.body); return r.persistAck;
       case Body.ReadRequest: frame.body(r.readRequest.body); return r.readRequest;
       case Body.ReadReply: frame.body(r.readReply.body); return r.readReply;
+      case Body.RaftMessage: frame.body(r.raftMessage.body); return r.raftMessage;
       case Body.NONE: break;
     }
     assert(false, `frame has no known body (bodyType ${String(kind)})`);
@@ -341,5 +361,10 @@ export function decodeFrameData(view: Uint8Array): FrameData {
       };
     }
     case Body.ReadReply: return readReplyData(f.body);
+    case Body.RaftMessage: {
+      const b = f.body;
+      return { kind: f.kind, peer: b.peer(), data: copyBytes(b.dataArray()),
+        unreachable: b.unreachable() };
+    }
   }
 }

@@ -1,11 +1,14 @@
-// The partition worker's contract with the main thread. Data path: ClientRequest frames on the
-// `fromMain` ring, ClientReply frames on the `toMain` ring (proto/ring.fbs). Control path
+// The partition worker's contract with the main thread. Data path: ClientRequest and
+// RaftMessage frames on the `fromMain` ring, ClientReply and RaftMessage frames on the `toMain`
+// ring (proto/ring.fbs). Control path
 // (postMessage, low rate): the messages below.
 import type { ErrorCode } from '../errors.js';
 
 export interface PartitionWorkerData {
   readonly workerIndex: number;
   readonly nodeId: number;
+  /** Node ids of the initial cluster (bootstrap voters of every partition; includes nodeId). */
+  readonly voters: readonly number[];
   /** Partition ids this worker owns: p with (p - 1) % workers === workerIndex. */
   readonly partitions: readonly number[];
   readonly ownDoorbell: SharedArrayBuffer; // rung by the main thread and by the writer
@@ -26,7 +29,8 @@ export type PartitionControl =
 
 /** partition worker -> main. */
 export type PartitionEvent =
-  /** Every partition was restored from disk and published in the leader table. */
+  /** Every partition was restored from disk and knows its leader (published in the leader
+   *  table). */
   | { readonly type: 'ready'; readonly restoredPartitions: number }
   | { readonly type: 'fatal'; readonly code: ErrorCode; readonly detail: string }
   | { readonly type: 'closed' };

@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { assert } from '../assert.js';
 import { errorCodeOf, errorData, type ErrorData } from '../errors.js';
-import { Body, encodeClientRequest, FrameReader } from '../ipc/frames.js';
+import { Body, encodeClientRequest, encodeRaftMessage, FrameReader } from '../ipc/frames.js';
+import { splitPeerBatch } from '../core/raft/multi/batch-codec.js';
 import { LeaderTable } from '../ipc/leader-table.js';
 import {
   partitionsOfWorker, workerOfPartition, type PartitionEvent, type PartitionWorkerData,
@@ -26,6 +27,8 @@ import type { Metrics, RingDepth } from './metrics.js';
 
 export interface SupervisorOptions {
   readonly nodeId: number;
+  /** Node ids of the initial cluster (every partition's bootstrap voters); default [nodeId]. */
+  readonly voters?: readonly number[];
   readonly dataDir: string;
   readonly partitions: number;
   readonly workers: number;
@@ -83,6 +86,10 @@ export class Supervisor {
   private publishScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
+  /** Raft batches the workers address to peer nodes (the peer transport sends them). */
+  onRaftOut: ((to: number, batch: Uint8Array) => void) | null = null;
+  /** Raft batches from peers that could not be handed to a worker (down, ring full). */
+  raftDropped = 0;
 
   constructor(opts: SupervisorOptions) {
     assert(opts.workers >= 1 && opts.workers <= opts.partitions, 'workers in 1..partitions');
@@ -164,6 +171,43 @@ export class Supervisor {
     });
   }
 
+  /** A peer's encoded PeerBatch: each worker gets the part for its partitions (and every
+   *  worker at least the header, so all of them hear that the peer is alive). Dropped where a
+   *  worker is down or its ring is full: Raft retransmits. */
+  deliverRaft(from: number, batch: Uint8Array): void {
+    if (this.stopping) return;
+    let parts: Map<number, Uint8Array>;
+    try {
+      parts = splitPeerBatch(batch, (group) => workerOfPartition(group, this.opts.workers),
+        this.slots.map((slot) => slot.index));
+    } catch (e) {
+      this.raftDropped += 1;
+      this.opts.log.warn({ err: e, from }, 'malformed raft batch from a peer; dropped');
+      return;
+    }
+    for (const [index, part] of parts) {
+      this.toWorkerRaft(index, encodeRaftMessage({ peer: from, data: part, unreachable: false }));
+    }
+  }
+
+  /** The transport lost its connection to `peer`: every worker's groups learn it. */
+  reportUnreachable(peer: number): void {
+    if (this.stopping) return;
+    const frame = encodeRaftMessage({ peer, data: new Uint8Array(0), unreachable: true });
+    for (const slot of this.slots) this.toWorkerRaft(slot.index, frame);
+  }
+
+  private toWorkerRaft(index: number, frame: Uint8Array): void {
+    const slot = this.slots[index];
+    const ring = slot?.toWorker ?? null;
+    if (slot === undefined || ring === null || slot.state === 'down' ||
+      frame.length > ring.frameBytesMax || !ring.tryWrite(frame)) {
+      this.raftDropped += 1;
+      return;
+    }
+    this.schedulePublish();
+  }
+
   private hasReplies(): boolean {
     for (const slot of this.slots) if (slot.fromWorker?.hasData() === true) return true;
     return false;
@@ -182,6 +226,11 @@ export class Supervisor {
 
   private onReplyFrame(slot: Slot, frame: Uint8Array): void {
     const decoded = this.reader.read(frame);
+    if (decoded.kind === Body.RaftMessage) {
+      const data = decoded.body.dataArray();
+      if (data !== null) this.onRaftOut?.(decoded.body.peer(), data.slice());
+      return;
+    }
     assert(decoded.kind === Body.ClientReply, 'worker rings carry ClientReply frames');
     const body = decoded.body;
     const pending = slot.pending.get(body.id());
@@ -285,6 +334,7 @@ export class Supervisor {
     writer.postMessage({ type: 'link', link });
     const data: PartitionWorkerData = {
       workerIndex: slot.index, nodeId: this.opts.nodeId, partitions: slot.partitions,
+      voters: this.opts.voters ?? [this.opts.nodeId],
       ownDoorbell, fromMain, toMain, mainDoorbell: this.mainDoorbellSab,
       toWriter: link.inbound, fromWriter: link.outbound, writerDoorbell: this.writerDoorbell,
       leaderTable: this.leaderSab,

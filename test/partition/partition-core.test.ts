@@ -4,60 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/ipc/messages/codec.js';
 import { KahunaOp, type KahunaOpValue, opCodecs } from '../../src/ipc/messages/kahuna.js';
-import type { WriteOpInput } from '../../src/ipc/writer-client.js';
 import type { ErrorData } from '../../src/errors.js';
-import { PartitionCore, type RestoredPartition } from '../../src/core/partition/partition-core.js';
-import {
-  decodeCheckpoint, decodeEntry, decodeHardState,
-} from '../../src/core/partition/raft-records.js';
+import { PartitionCore } from '../../src/core/partition/partition-core.js';
 import { SeededPrng } from '../../src/core/raft/prng.js';
 import { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
-import {
-  checkpointKey, compareKeys, decodeKey, hardStateKey,
-} from '../../src/core/writer/keys.js';
+import { FakeDisk } from '../helpers/fake-disk.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const zero = { n: 0, l: 0, c: 0 };
 const tx = { txId: zero, coordinatorKey: '', operationIdHigh: 0, operationIdLow: 0 };
-
-/** The writer as a sorted map, acking batches only when asked. */
-class FakeDisk {
-  readonly kv = new Map<string, Uint8Array>();
-  pending: { partition: number; ops: WriteOpInput[]; token: number }[] = [];
-  batches = 0;
-
-  write(ops: WriteOpInput[]): void {
-    for (const op of ops) {
-      if (op.kind === 'put') this.kv.set(hex(op.key), op.value);
-      else if (op.kind === 'delete') this.kv.delete(hex(op.key));
-      else {
-        for (const k of [...this.kv.keys()]) {
-          const key = Buffer.from(k, 'hex');
-          if (compareKeys(key, op.start) >= 0 && compareKeys(key, op.end) < 0) this.kv.delete(k);
-        }
-      }
-    }
-  }
-
-  restore(partition: number): RestoredPartition {
-    const get = (key: Uint8Array): Uint8Array | undefined => this.kv.get(hex(key));
-    const hs = get(hardStateKey(partition));
-    const cp = get(checkpointKey(partition));
-    const records = [];
-    const entries = [];
-    const sorted = [...this.kv.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, value] of sorted) {
-      const key = decodeKey(Buffer.from(k, 'hex'));
-      if (key.kind === 'state' && key.partition === partition) {
-        records.push({ namespace: key.namespace, key: key.userKey, value });
-      } else if (key.kind === 'raftLog' && key.partition === partition) {
-        entries.push(decodeEntry(value));
-      }
-    }
-    return { partition, hardState: hs === undefined ? null : decodeHardState(hs),
-      checkpoint: cp === undefined ? null : decodeCheckpoint(cp), records, entries };
-  }
-}
 
 class Harness {
   readonly replies = new Map<number, Uint8Array>();
@@ -83,6 +37,7 @@ class Harness {
         this.disk.batches += 1;
       },
       leaderChanged: () => {},
+      sendRaft: () => {},
     });
   }
 

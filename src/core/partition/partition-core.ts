@@ -17,17 +17,21 @@ import { isKahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kah
 import type { Hlc } from '../api/types.js';
 import { MemoryStorage } from '../raft/memory-storage.js';
 import { RaftGroup } from '../raft/raft-group.js';
+import { decodePeerBatch, encodePeerBatch } from '../raft/multi/batch-codec.js';
+import { MultiRaftNode } from '../raft/multi/multi-raft-node.js';
 import {
-  type ConfState, type Entry, EntryKind, type HardState, type Prng, type RaftConfig,
-  type Ready, Role,
+  type ConfState, type Entry, EntryKind, type HardState, MsgKind, type Prng, type RaftConfig,
+  type Ready, Role, type Snapshot,
 } from '../raft/types.js';
 import type { KahunaStateStore, StateRecord } from '../state/kahuna-state.js';
-import { checkpointKey, hardStateKey, raftLogKey, stateKey } from '../writer/keys.js';
+import {
+  checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
+} from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
-  type Checkpoint, decodeCommand, encodeCheckpoint, encodeCommand, encodeEntry,
-  encodeHardState,
+  type Checkpoint, decodeCommand, decodeSnapshotData, encodeCheckpoint, encodeCommand,
+  encodeEntry, encodeHardState, encodeSnapshotData,
 } from './raft-records.js';
 
 /** What a partition's disk held at start (read back by the worker through the writer). */
@@ -44,8 +48,10 @@ export interface CoreSink {
   replyError(id: number, error: ErrorData): void;
   /** Persist `ops` as one atomic batch; call core.onPersisted(partition, token) when durable. */
   persist(partition: number, ops: WriteOpInput[], token: number): void;
-  /** This node became (leader > 0) or stopped being (leader 0) the partition's leader. */
+  /** The partition's leader as this replica knows it changed (0: none known). */
   leaderChanged(partition: number, leader: number, term: number): void;
+  /** One encoded PeerBatch (batch-codec.ts) for node `to`: every group's messages of a turn. */
+  sendRaft(to: number, batch: Uint8Array): void;
 }
 
 export interface PartitionCoreOptions {
@@ -56,6 +62,25 @@ export interface PartitionCoreOptions {
   readonly prng: (partition: number) => Prng;
   /** Checkpoint after this many applied entries (and on demand). */
   readonly checkpointEntries: number;
+  /** This node's incarnation, larger after every restart (MultiRaftNode liveness). */
+  readonly epoch?: number;
+}
+
+/** Ticks after handing a snapshot to the transport before its progress is reported: the
+ *  leader then probes the follower again (a lost snapshot is sent anew). */
+const snapshotReportTicks = 20;
+/** Liveness of peer nodes, in ticks (MultiRaftNode; quiescence is off here). */
+const peerDownAfterTicks = 30;
+const peerBeaconIntervalTicks = 10;
+
+/** The log of a replica in memory; a leader's snapshot for a lagging follower is built when
+ *  Raft asks for it, from the state applied so far (never older than the log's start). */
+class PartitionStorage extends MemoryStorage {
+  source: (() => Snapshot) | null = null;
+
+  override snapshot(): Snapshot {
+    return this.source?.() ?? super.snapshot();
+  }
 }
 
 interface Proposal {
@@ -75,8 +100,8 @@ interface WaitingRead {
 interface Replica {
   readonly partition: number;
   readonly raft: RaftGroup;
-  readonly storage: MemoryStorage;
-  readonly persistent: KahunaStateStore;
+  readonly storage: PartitionStorage;
+  persistent: KahunaStateStore;
   readonly ephemeral: KahunaStateStore;
   readonly clock: HlcClock;
   /** Proposals by log index. */
@@ -114,20 +139,40 @@ export class PartitionCore {
   private readonly replicas = new Map<number, Replica>();
   private readonly opts: PartitionCoreOptions;
   private readonly sink: CoreSink;
+  private readonly node: MultiRaftNode;
   private readCtx = 0;
+  private ticks = 0;
+  /** Snapshots handed to the transport: reported to Raft snapshotReportTicks later. */
+  private readonly snapshotsSent: { partition: number; to: number; dueTick: number }[] = [];
 
   constructor(opts: PartitionCoreOptions, restored: readonly RestoredPartition[], sink: CoreSink) {
     assert(opts.voters.includes(opts.nodeId), 'this node is one of the bootstrap voters');
     this.opts = opts;
     this.sink = sink;
-    for (const r of restored) this.replicas.set(r.partition, this.restore(r));
+    const peers = new Set(opts.voters);
+    for (const r of restored) {
+      const conf = r.checkpoint?.conf;
+      if (conf !== undefined) {
+        for (const id of [...conf.voters, ...conf.learners, ...conf.votersOutgoing]) peers.add(id);
+      }
+    }
+    peers.delete(opts.nodeId);
+    this.node = new MultiRaftNode({
+      id: opts.nodeId, epoch: opts.epoch ?? 0, peers: [...peers].sort((a, b) => a - b),
+      quiesce: false, quiesceAfterIdleTicks: 1, peerDownAfterTicks, peerBeaconIntervalTicks,
+    });
+    for (const r of restored) {
+      const rep = this.restore(r);
+      this.replicas.set(r.partition, rep);
+      this.node.addGroup(r.partition, rep.raft, false);
+    }
   }
 
   private restore(r: RestoredPartition): Replica {
     const cp = r.checkpoint;
     const conf: ConfState = cp?.conf ?? { voters: [...this.opts.voters], learners: [],
       votersOutgoing: [], learnersNext: [], autoLeave: false };
-    const storage = new MemoryStorage(conf);
+    const storage = new PartitionStorage(conf);
     if (cp !== null) {
       storage.applySnapshot({ meta: { index: cp.index, term: cp.term, conf }, data: emptyData });
     }
@@ -140,7 +185,7 @@ export class PartitionCore {
     if (cp !== null) clock.observe(cp.hlc);
     const raft = new RaftGroup(raftConfig(this.opts.nodeId, r.partition, applied), storage,
       this.opts.prng(r.partition));
-    return {
+    const rep: Replica = {
       partition: r.partition, raft, storage, persistent,
       ephemeral: this.opts.newStore(r.partition, false), clock, proposals: new Map(),
       readBatches: new Map(), queuedReads: [], servable: [], inflight: [],
@@ -150,24 +195,66 @@ export class PartitionCore {
       applied, appliedHlc: cp?.hlc ?? { n: 0, l: 0, c: 0 }, conf, checkpointIndex: applied,
       leader: 0, term: 0,
     };
+    storage.source = () => this.snapshotOf(rep);
+    return rep;
+  }
+
+  /** A snapshot at the applied index: every persistent record, the membership there. */
+  private snapshotOf(rep: Replica): Snapshot {
+    const index = rep.applied;
+    return {
+      meta: { index, term: rep.storage.term(index), conf: rep.conf },
+      data: encodeSnapshotData({ hlc: rep.appliedHlc, records: rep.persistent.allRecords() }),
+    };
   }
 
   partitions(): number[] {
     return [...this.replicas.keys()];
   }
 
-  /** Starts elections at once (a single-voter group elects itself without a timeout). */
+  /** Starts elections at once where this node is the only voter (it elects itself without a
+   *  timeout); groups with peers elect on their election timers. */
   campaignAll(): void {
-    for (const rep of this.replicas.values()) rep.raft.campaign();
+    for (const rep of this.replicas.values()) {
+      const voters = rep.conf.voters;
+      if (voters.length === 1 && voters[0] === this.opts.nodeId) rep.raft.campaign();
+    }
   }
 
   tick(): void {
-    for (const rep of this.replicas.values()) rep.raft.tick();
+    this.ticks += 1;
+    this.node.tick();
+    while (this.snapshotsSent.length > 0 && this.snapshotsSent[0]!.dueTick <= this.ticks) {
+      const s = this.snapshotsSent.shift()!;
+      this.node.reportSnapshot(s.partition, s.to, true);
+    }
+  }
+
+  /** One encoded PeerBatch from another node (its groups that live in this worker). */
+  onRaft(batch: Uint8Array): void {
+    let decoded;
+    try {
+      decoded = decodePeerBatch(batch);
+    } catch {
+      return; // a damaged batch is a lost message: Raft retransmits
+    }
+    if (decoded.to !== this.opts.nodeId || decoded.from === this.opts.nodeId) return;
+    this.node.step(decoded);
+  }
+
+  /** The transport could not reach `peer`. */
+  reportUnreachable(peer: number): void {
+    this.node.reportUnreachable(peer);
   }
 
   isLeader(partition: number): boolean {
     const rep = this.replicas.get(partition);
     return rep !== undefined && rep.raft.raft.role === Role.Leader;
+  }
+
+  /** The leader this replica knows of (0: none). */
+  leaderOf(partition: number): number {
+    return this.replicas.get(partition)?.leader ?? 0;
   }
 
   /** One client request (op and payload as the main thread encoded them). */
@@ -219,19 +306,34 @@ export class PartitionCore {
     const rep = this.replicas.get(partition);
     if (rep === undefined) return;
     while (rep.inflight.length > 0 && rep.inflight[0]!.token <= token) {
-      rep.raft.onPersisted(rep.inflight.shift()!.ack);
+      this.node.onPersisted(partition, rep.inflight.shift()!.ack);
     }
   }
 
   /** One turn: start the reads queued this turn, handle every Ready, checkpoint when due. */
   process(nowMs: number): void {
-    for (const rep of this.replicas.values()) {
-      this.startReads(rep);
-      for (let rounds = 0; rep.raft.hasReady(); rounds++) {
-        assert(rounds < 10_000, 'a group never stopped producing Readys');
-        this.handleReady(rep, rep.raft.ready(), nowMs);
+    for (const rep of this.replicas.values()) this.startReads(rep);
+    for (let rounds = 0; ; rounds++) {
+      assert(rounds < 10_000, 'groups never stopped producing Readys');
+      const readys = this.node.readyGroups();
+      if (readys.length === 0) break;
+      for (const { group, ready } of readys) {
+        const rep = this.replicas.get(group);
+        assert(rep !== undefined, 'a Ready of a group not hosted here');
+        this.handleReady(rep, ready, nowMs);
       }
+    }
+    for (const rep of this.replicas.values()) {
       if (rep.applied - rep.checkpointIndex >= this.opts.checkpointEntries) this.checkpoint(rep);
+    }
+    for (const batch of this.node.takeBatches()) {
+      for (const m of batch.messages) {
+        if (m.kind === MsgKind.Snap) {
+          this.snapshotsSent.push({ partition: m.group, to: m.to,
+            dueTick: this.ticks + snapshotReportTicks });
+        }
+      }
+      this.sink.sendRaft(batch.to, encodePeerBatch(batch));
     }
   }
 
@@ -258,11 +360,11 @@ export class PartitionCore {
     } else if (rep.inflight.length > 0) {
       rep.inflight[rep.inflight.length - 1]!.ack = rd.number;
     } else {
-      rep.raft.onPersisted(rd.number);
+      this.node.onPersisted(rep.partition, rd.number);
     }
     for (const e of rd.committedEntries) this.apply(rep, e);
     const last = rd.committedEntries[rd.committedEntries.length - 1];
-    if (last !== undefined) rep.raft.onApplied(last.index);
+    if (last !== undefined) this.node.onApplied(rep.partition, last.index);
     for (const rs of rd.readStates) {
       const ctx = ctxOf(rs.context);
       const reads = rep.readBatches.get(ctx);
@@ -278,13 +380,11 @@ export class PartitionCore {
     const term = rep.raft.raft.term;
     const leading = soft.role === Role.Leader;
     const wasLeading = rep.leader === this.opts.nodeId;
-    rep.leader = soft.leader;
+    const before = rep.leader;
+    rep.leader = leading ? this.opts.nodeId : soft.leader;
     rep.term = term;
-    if (leading && !wasLeading) this.sink.leaderChanged(rep.partition, this.opts.nodeId, term);
-    if (!leading && wasLeading) {
-      this.sink.leaderChanged(rep.partition, 0, term);
-      this.abandonAll(rep, 'leadership lost');
-    }
+    if (!leading && wasLeading) this.abandonAll(rep, 'leadership lost');
+    if (rep.leader !== before) this.sink.leaderChanged(rep.partition, rep.leader, term);
   }
 
   /** Everything in flight on this replica gets MustRetry: no decision was made here. */
@@ -300,7 +400,7 @@ export class PartitionCore {
   }
 
   private persistOps(rep: Replica, rd: Ready, ops: WriteOpInput[]): void {
-    assert(rd.snapshot === null, 'snapshot install arrives with the multi-node issue');
+    if (rd.snapshot !== null) this.installSnapshot(rep, rd.snapshot, ops);
     const first = rd.entries[0];
     if (first !== undefined) {
       const lastNew = rd.entries[rd.entries.length - 1]!.index;
@@ -324,6 +424,37 @@ export class PartitionCore {
     if (hs === null || rep.hardStateWritten) return;
     const voteChanged = hs.term !== rep.writtenTerm || hs.vote !== rep.writtenVote;
     if (voteChanged || ops.length > 0) this.writeHardState(rep, ops);
+  }
+
+  /** A follower too far behind got the leader's state: it replaces this replica's state and
+   *  log, on disk in the same atomic batch (state range and log cleared, the records and a
+   *  checkpoint at the snapshot's index written) and in memory at once. */
+  private installSnapshot(rep: Replica, snap: Snapshot, ops: WriteOpInput[]): void {
+    const data = decodeSnapshotData(snap.data);
+    const { index, term, conf } = snap.meta;
+    const state = stateRange(rep.partition);
+    ops.push({ kind: 'deleteRange', start: state.start, end: state.end ?? state.start });
+    const log = raftLogRange(rep.partition);
+    ops.push({ kind: 'deleteRange', start: log.start, end: log.end ?? log.start });
+    const store = this.opts.newStore(rep.partition, true);
+    for (const rec of data.records) {
+      store.load(rec);
+      ops.push({ kind: 'put', key: stateKey(rep.partition, rec.namespace, rec.key),
+        value: rec.value! });
+    }
+    store.takeDirty(); // loaded records are on disk already (this batch)
+    ops.push({ kind: 'put', key: checkpointKey(rep.partition),
+      value: encodeCheckpoint({ index, term, conf, hlc: data.hlc }) });
+    rep.storage.applySnapshot(snap);
+    rep.persistent = store;
+    rep.applied = index;
+    rep.checkpointIndex = index;
+    rep.persistedLast = index;
+    rep.conf = conf;
+    rep.appliedHlc = data.hlc;
+    rep.clock.observe(data.hlc);
+    this.abandonAll(rep, 'replaced by a snapshot');
+    rep.hardStateWritten = false; // the hard state rides in this batch
   }
 
   private writeHardState(rep: Replica, ops: WriteOpInput[]): void {

@@ -5,6 +5,7 @@ import { assert } from '../../assert.js';
 import type { Hlc } from '../api/types.js';
 import { BinReader, BinWriter, CodecError } from '../../ipc/messages/codec.js';
 import type { ConfState, Entry, EntryKindValue, HardState } from '../raft/types.js';
+import type { StateRecord } from '../state/kahuna-state.js';
 
 const entryVersion = 1;
 const commandVersion = 1;
@@ -115,4 +116,45 @@ export function decodeCommand(data: Uint8Array): Command {
   const op = r.u32();
   const hlc = { n: r.i32(), l: r.f64(), c: r.u32() };
   return { op, hlc, payload: r.bytes() };
+}
+
+const snapshotVersion = 1;
+
+/** The data of a Raft snapshot of one partition (sent to a follower too far behind for the
+ *  log): every persistent record at the snapshot's index, and the HLC of the last entry
+ *  applied there. Index, term and membership travel in the snapshot's metadata. */
+export interface SnapshotData {
+  readonly hlc: Hlc;
+  readonly records: readonly StateRecord[];
+}
+
+export function encodeSnapshotData(s: SnapshotData): Uint8Array {
+  const w = new BinWriter();
+  w.u8(snapshotVersion);
+  w.i32(s.hlc.n);
+  w.f64(s.hlc.l);
+  w.u32(s.hlc.c);
+  w.u32(s.records.length);
+  for (const rec of s.records) {
+    assert(rec.value !== null, 'a snapshot holds live records only');
+    w.u8(rec.namespace);
+    w.bytes(rec.key);
+    w.bytes(rec.value);
+  }
+  return w.finish();
+}
+
+export function decodeSnapshotData(bytes: Uint8Array): SnapshotData {
+  const r = new BinReader(bytes);
+  if (r.u8() !== snapshotVersion) throw new CodecError('unknown snapshot version');
+  const hlc = { n: r.i32(), l: r.f64(), c: r.u32() };
+  const n = r.u32();
+  const records: StateRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const namespace = r.u8();
+    const key = r.bytes();
+    records.push({ namespace, key, value: r.bytes() });
+  }
+  if (!r.done()) throw new CodecError('trailing bytes after the snapshot records');
+  return { hlc, records };
 }

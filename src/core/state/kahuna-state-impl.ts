@@ -141,6 +141,16 @@ export class KahunaState implements KahunaStateStore {
     ];
   }
 
+  allRecords(): StateRecord[] {
+    const tagged = (namespace: number) =>
+      (r: { key: Uint8Array; value: Uint8Array | null }): StateRecord => ({ namespace, ...r });
+    return [
+      ...this.kv.allRecords().map(tagged(StateNamespace.Kv)),
+      ...this.locks.allRecords().map(tagged(StateNamespace.Lock)),
+      ...this.seqs.allRecords().map(tagged(StateNamespace.Sequence)),
+    ];
+  }
+
   load(record: StateRecord): void {
     switch (record.namespace) {
       case StateNamespace.Kv:

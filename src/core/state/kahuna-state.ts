@@ -59,6 +59,8 @@ export interface KahunaReads {
 export interface KahunaStateStore extends KahunaWrites, KahunaReads {
   /** Records changed since the last call (at most one per key: the latest). */
   takeDirty(): StateRecord[];
+  /** Every live record (what a restore from scratch would load): a Raft snapshot. */
+  allRecords(): StateRecord[];
   /** Restores one record written by takeDirty (any order; before any operation). */
   load(record: StateRecord): void;
   /** A deterministic digest of the whole state (tests, replica comparison). */

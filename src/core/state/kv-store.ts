@@ -219,6 +219,15 @@ export class KvStore {
   }
 
   /** Folds every record, in key order, into an FNV digest. */
+  /** Every key with its whole entry, in key order (a snapshot of the partition). */
+  allRecords(): DirtyRecord[] {
+    const out: DirtyRecord[] = [];
+    this.tree.forEachPair((key, entry) => {
+      out.push({ key: utf8(key), value: encodeKvEntry(entry) });
+    });
+    return out;
+  }
+
   hashInto(hash: number): number {
     let h = hash;
     this.tree.forEachPair((key, entry) => {

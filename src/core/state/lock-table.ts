@@ -128,6 +128,12 @@ export class LockTable {
     else this.locks.set(resource, decodeLock(value));
   }
 
+  /** Every lock, in resource order (a snapshot of the partition). */
+  allRecords(): DirtyRecord[] {
+    return [...this.locks.keys()].sort(compareKeys)
+      .map((key) => ({ key: utf8(key), value: encodeLock(this.locks.get(key)!) }));
+  }
+
   hashInto(hash: number): number {
     let h = hash;
     for (const key of [...this.locks.keys()].sort(compareKeys)) {

@@ -215,6 +215,12 @@ export class Sequences {
     else this.seqs.set(name, decodeSequence(value));
   }
 
+  /** Every sequence, in name order (a snapshot of the partition). */
+  allRecords(): DirtyRecord[] {
+    return [...this.seqs.keys()].sort(compareKeys)
+      .map((name) => ({ key: utf8(name), value: encodeSequence(this.seqs.get(name)!) }));
+  }
+
   hashInto(hash: number): number {
     let h = hash;
     for (const name of [...this.seqs.keys()].sort(compareKeys)) {

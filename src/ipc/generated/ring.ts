@@ -24,13 +24,14 @@ export enum Body {
   PersistBatch = 3,
   PersistAck = 4,
   ReadRequest = 5,
-  ReadReply = 6
+  ReadReply = 6,
+  RaftMessage = 7
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest) => ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest|null
-): ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest|null {
+  accessor: (obj:ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest) => ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest|null
+): ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'ClientRequest': return accessor(new ClientRequest())! as ClientRequest;
@@ -39,15 +40,16 @@ export function unionToBody(
     case 'PersistAck': return accessor(new PersistAck())! as PersistAck;
     case 'ReadRequest': return accessor(new ReadRequest())! as ReadRequest;
     case 'ReadReply': return accessor(new ReadReply())! as ReadReply;
+    case 'RaftMessage': return accessor(new RaftMessage())! as RaftMessage;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest) => ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest|null, 
+  accessor: (index: number, obj:ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest) => ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest|null, 
   index: number
-): ClientReply|ClientRequest|PersistAck|PersistBatch|ReadReply|ReadRequest|null {
+): ClientReply|ClientRequest|PersistAck|PersistBatch|RaftMessage|ReadReply|ReadRequest|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'ClientRequest': return accessor(index, new ClientRequest())! as ClientRequest;
@@ -56,6 +58,7 @@ export function unionListToBody(
     case 'PersistAck': return accessor(index, new PersistAck())! as PersistAck;
     case 'ReadRequest': return accessor(index, new ReadRequest())! as ReadRequest;
     case 'ReadReply': return accessor(index, new ReadReply())! as ReadReply;
+    case 'RaftMessage': return accessor(index, new RaftMessage())! as RaftMessage;
     default: return null;
   }
 }
@@ -865,6 +868,97 @@ static createReadReply(builder:flatbuffers.Builder, id:number, code:number, deta
   ReadReply.addEntries(builder, entriesOffset);
   ReadReply.addMore(builder, more);
   return ReadReply.endReadReply(builder);
+}
+}
+
+/**
+ * Raft traffic between a partition worker and the main thread's peer transport: one encoded
+ * PeerBatch (src/core/raft/multi/batch-codec.ts). Worker -> main: `peer` is the node to send
+ * it to. Main -> worker: `peer` is the node it came from. `unreachable` (main -> worker, no
+ * data) says the transport lost its connection to `peer`.
+ */
+export class RaftMessage {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):RaftMessage {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsRaftMessage(bb:flatbuffers.ByteBuffer, obj?:RaftMessage):RaftMessage {
+  return (obj || new RaftMessage()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsRaftMessage(bb:flatbuffers.ByteBuffer, obj?:RaftMessage):RaftMessage {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new RaftMessage()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+peer():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+data(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+dataLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+dataArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+unreachable():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startRaftMessage(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addPeer(builder:flatbuffers.Builder, peer:number) {
+  builder.addFieldInt32(0, peer, 0);
+}
+
+static addData(builder:flatbuffers.Builder, dataOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, dataOffset, 0);
+}
+
+static createDataVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startDataVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
+static addUnreachable(builder:flatbuffers.Builder, unreachable:boolean) {
+  builder.addFieldInt8(2, +unreachable, +false);
+}
+
+static endRaftMessage(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createRaftMessage(builder:flatbuffers.Builder, peer:number, dataOffset:flatbuffers.Offset, unreachable:boolean):flatbuffers.Offset {
+  RaftMessage.startRaftMessage(builder);
+  RaftMessage.addPeer(builder, peer);
+  RaftMessage.addData(builder, dataOffset);
+  RaftMessage.addUnreachable(builder, unreachable);
+  return RaftMessage.endRaftMessage(builder);
 }
 }
 

@@ -34,6 +34,10 @@ export interface WorkerBackendOptions {
   readonly partitions: number;
   /** This node's advertised endpoint (membership, placement, routing metadata). */
   readonly endpoint: string;
+  /** The other members of the cluster and their endpoints (none on a single node). */
+  readonly peers?: readonly { readonly id: number; readonly endpoint: string }[];
+  /** The node leading a partition as this node knows it (0: none); default: this node. */
+  readonly leaderOf?: (partition: number) => number;
 }
 
 const zero: Hlc = hlcZero;
@@ -264,18 +268,35 @@ export class WorkerBackend implements KahunaBackend {
 
   // ------------------------------------------------------------------ cluster
 
-  /** This node serves every partition: the hint names the key's partition and this node. */
+  /** The node that leads `partition`, or this node when none is known (single node: always). */
+  private leaderNode(partition: number): number {
+    const leader = this.opts.leaderOf?.(partition) ?? this.opts.nodeId;
+    return leader === 0 ? this.opts.nodeId : leader;
+  }
+
+  private endpointOf(node: number): string {
+    if (node === this.opts.nodeId) return this.endpoint;
+    return this.opts.peers?.find((p) => p.id === node)?.endpoint ?? this.endpoint;
+  }
+
+  /** The hint names the key's partition and its leader: this node when it executed the
+   *  call, the leader it was forwarded to otherwise. */
   routeHint(domain: RouteDomain, key: string): RouteHint {
     const partitionId = domain === 'sequence' ? this.ofSequence(key) : this.ofKey(key);
-    return { partitionId, endpoint: this.endpoint, provenance: RouteProvenance.Executed,
+    const leader = this.leaderNode(partitionId);
+    return { partitionId, endpoint: this.endpointOf(leader),
+      provenance: leader === this.opts.nodeId ? RouteProvenance.Executed
+        : RouteProvenance.Forwarded,
       generation: 0 };
   }
 
   membership(): Promise<MembershipResponse> {
+    const members = [{ id: this.opts.nodeId, endpoint: this.endpoint },
+      ...(this.opts.peers ?? [])].sort((a, b) => a.id - b.id);
     return Promise.resolve({
       membershipVersion: 1, localRole: MemberRole.Voter, initialized: true,
-      members: [{ endpoint: this.endpoint, nodeId: this.opts.nodeId,
-        role: MemberRole.Voter, joinedVersion: 1 }],
+      members: members.map((m) => ({ endpoint: m.endpoint, nodeId: m.id,
+        role: MemberRole.Voter, joinedVersion: 1 })),
     });
   }
 
@@ -327,7 +348,8 @@ export class WorkerBackend implements KahunaBackend {
       hashPoolSize: this.opts.partitions, hashPartitionOffset: partitionOffset,
       sequenceStorageKeyFormat: `${reservedSequencePrefix}{0}`, reservedKeyPrefix,
       localEndpoint: endpoint, snapshotVersion: 1, coherent: true, keySpaces: [],
-      leaders: this.allPartitions().map((partitionId) => ({ partitionId, endpoint })),
+      leaders: this.allPartitions().map((partitionId) => ({ partitionId,
+        endpoint: this.endpointOf(this.leaderNode(partitionId)) })),
     });
   }
 }
