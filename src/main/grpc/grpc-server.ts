@@ -3,7 +3,8 @@
 // server.createConnectionInjector(). Messages over grpcMessageBytesMax get RESOURCE_EXHAUSTED
 // from grpc-js (the length prefix is checked before the body is buffered); methods nobody
 // registered get UNIMPLEMENTED (grpc-js default). Both are covered by test/main/listener.test.ts.
-// It serves Kahuna's four services (wire.md 2.1-2.4) at /<Service>/<Rpc>.
+// It serves Kahuna's four services (wire.md 2.1-2.4) at /<Service>/<Rpc>, plus whatever the
+// caller registers through `extraServices` (HonuPeer, src/main/peer/peer-transport.ts).
 import * as grpc from '@grpc/grpc-js';
 import type { KahunaBackend } from '../../core/api/types.js';
 import { grpcMessageBytesMax } from '../../limits.js';
@@ -22,13 +23,16 @@ export const grpcServerOptions: grpc.ServerOptions = {
   'grpc.max_send_message_length': grpcMessageBytesMax,
 };
 
-/** The four Kahuna services over `backend`; `log` receives handler failures. */
-export function createGrpcServer(backend: KahunaBackend, log?: Logger): grpc.Server {
+/** The four Kahuna services over `backend`; `log` receives handler failures. `extraServices`
+ *  adds services of Honu's own on the same server (the peer transport's `register`). */
+export function createGrpcServer(backend: KahunaBackend, log?: Logger,
+  extraServices?: (server: grpc.Server) => void): grpc.Server {
   const server = new grpc.Server(grpcServerOptions);
   const ctx = { log };
   server.addService(LockerService, createLockerService(backend, ctx));
   server.addService(KeyValuerService, createKeyValuerService(backend, ctx));
   server.addService(SequencerService, createSequencerService(backend, ctx));
   server.addService(ClusterService, createClusterService(backend, ctx));
+  extraServices?.(server);
   return server;
 }
