@@ -88,6 +88,9 @@ export const workerRequestsInflightMax = 65_536;
 export const workerRequestTimeoutMs = 30_000;
 /** How often the main thread looks for requests past workerRequestTimeoutMs. */
 export const workerRequestSweepMs = 1_000;
+/** A request forwarded to the partition leader on another node answers MustRetry after this
+ *  long without a reply (the leader may be paused or cut off; the client retries). */
+export const forwardTimeoutMs = 5_000;
 /** A worker (or the writer) must report ready within this long after it was spawned. */
 export const workerStartTimeoutMs = 30_000;
 /** Restart backoff after a worker died: first delay, doubled per consecutive death, capped. */
@@ -108,6 +111,8 @@ assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds i
 export const raftTickMs = 100;
 /** A partition materializes its state and compacts its log after this many applied entries. */
 export const partitionCheckpointEntries = 20_000;
+/** Upper bound of --checkpoint-entries. */
+export const checkpointEntriesMax = 10_000_000;
 
 // --- Raft core (src/core/raft/) ---
 /** ReadIndex requests one leader tracks while their heartbeat round is out (thesis 6.4). */

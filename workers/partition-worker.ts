@@ -28,7 +28,7 @@ import { StateNamespace, type StateRecord } from '../src/core/state/kahuna-state
 import { KahunaState } from '../src/core/state/kahuna-state-impl.js';
 import { SeededPrng } from '../src/core/raft/prng.js';
 import {
-  partitionCheckpointEntries, raftTickMs, threadIdleWaitMs, workerDrainFramesMax,
+  raftTickMs, threadIdleWaitMs, workerDrainFramesMax,
 } from '../src/limits.js';
 
 assert(parentPort !== null, 'partition-worker runs as a worker thread');
@@ -229,7 +229,7 @@ async function restore(): Promise<void> {
     newStore: (partition, persistent) => new KahunaState({ partition, nodeId: data.nodeId,
       persistent }),
     prng: (partition) => prng.fork(`raft-${partition}`),
-    checkpointEntries: partitionCheckpointEntries,
+    checkpointEntries: data.checkpointEntries,
   }, restored, {
     reply: (id, payload) => reply(id, null, payload),
     replyError: (id, error) => reply(id, error, empty),
@@ -239,6 +239,7 @@ async function restore(): Promise<void> {
       else leaders.publish(partition, leader, term);
     },
     sendRaft,
+    snapshotInstalled: (partition, index) => post({ type: 'snapshot', partition, index }),
   });
   core.campaignAll();
   turn();

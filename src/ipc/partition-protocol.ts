@@ -9,6 +9,8 @@ export interface PartitionWorkerData {
   readonly nodeId: number;
   /** Node ids of the initial cluster (bootstrap voters of every partition; includes nodeId). */
   readonly voters: readonly number[];
+  /** Applied entries between checkpoints (--checkpoint-entries). */
+  readonly checkpointEntries: number;
   /** Partition ids this worker owns: p with (p - 1) % workers === workerIndex. */
   readonly partitions: readonly number[];
   readonly ownDoorbell: SharedArrayBuffer; // rung by the main thread and by the writer
@@ -33,6 +35,8 @@ export type PartitionEvent =
    *  table). */
   | { readonly type: 'ready'; readonly restoredPartitions: number }
   | { readonly type: 'fatal'; readonly code: ErrorCode; readonly detail: string }
+  /** A partition replaced its state with a leader's snapshot (it was too far behind). */
+  | { readonly type: 'snapshot'; readonly partition: number; readonly index: number }
   | { readonly type: 'closed' };
 
 export function partitionsOfWorker(workerIndex: number, workers: number,

@@ -9,7 +9,9 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Command, CommanderError, Option } from 'commander';
 import { assert } from '../assert.js';
-import { clusterMembersMax, partitionsMax, workersMax } from '../limits.js';
+import {
+  checkpointEntriesMax, clusterMembersMax, partitionCheckpointEntries, partitionsMax, workersMax,
+} from '../limits.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -36,6 +38,7 @@ export interface NodeConfig {
   readonly initialCluster: readonly ClusterMember[]; // sorted by id; includes this node
   readonly partitions: number; // partition ids are 1..partitions
   readonly workers: number; // partition worker threads, 1..partitions
+  readonly checkpointEntries: number; // applied entries between checkpoints
   readonly logLevel: LogLevel;
   readonly tls: TlsConfig | null;
 }
@@ -66,6 +69,9 @@ const serverFlags = [
     `number of partitions, 1..${partitionsMax} (default ${defaultPartitions})`],
   ['workers', '--workers <n>', 'HONU_WORKERS',
     'partition worker threads (default: cores - 1, at least 1, at most --partitions)'],
+  ['checkpointEntries', '--checkpoint-entries <n>', 'HONU_CHECKPOINT_ENTRIES',
+    `checkpoint a partition (and compact its log) every n applied entries, ` +
+    `1..${checkpointEntriesMax} (default ${partitionCheckpointEntries})`],
   ['logLevel', '--log-level <level>', 'HONU_LOG_LEVEL', `${logLevels.join('|')} (default info)`],
   ['tlsCert', '--tls-cert <file>', 'HONU_TLS_CERT', 'PEM certificate; serve TLS (with --tls-key)'],
   ['tlsKey', '--tls-key <file>', 'HONU_TLS_KEY', 'PEM private key (with --tls-cert)'],
@@ -273,6 +279,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
     host, port, nodeId, initialCluster, partitions,
     dataDir: parseDataDir(raw.dataDir),
     workers: parseWorkers(raw.workers, partitions),
+    checkpointEntries: raw.checkpointEntries === null ? partitionCheckpointEntries
+      : parseIntIn(raw.checkpointEntries, 1, checkpointEntriesMax),
     logLevel: parseLogLevel(raw.logLevel),
     tls: parseTls(raw.tlsCert, raw.tlsKey),
   };

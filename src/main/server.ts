@@ -15,6 +15,8 @@ import type { KahunaBackend } from '../core/api/types.js';
 import { WorkerBackend } from './backend/worker-backend.js';
 import { createGrpcServer } from './grpc/grpc-server.js';
 import { startListener, type Listener } from './listener.js';
+import { ClusterRouter } from './cluster/cluster-router.js';
+import { PeerTransport } from './peer/peer-transport.js';
 import { listenerDrainMsDefault, shutdownDeadlineMs } from '../limits.js';
 
 export interface RunningNode {
@@ -40,35 +42,58 @@ export async function startNode(config: NodeConfig,
   mkdirSync(config.dataDir, { recursive: true });
   const supervisor = new Supervisor({
     nodeId: config.nodeId, dataDir: config.dataDir, partitions: config.partitions,
-    workers: config.workers, log, metrics,
+    workers: config.workers, log, metrics, voters: config.initialCluster.map((m) => m.id),
+    checkpointEntries: config.checkpointEntries,
   });
+  // A cluster: the peer transport (dialing every other member at the address this node's
+  // --initial-cluster gives) and the router that forwards requests to partition leaders.
+  const peers = config.initialCluster.filter((m) => m.id !== config.nodeId);
+  let router: ClusterRouter | null = null;
+  const transport = peers.length === 0 ? null : new PeerTransport({
+    nodeId: config.nodeId, peers, log,
+    onInbound: (from, inbound) => router?.onInbound(from, inbound),
+    onPeerState: (peer, connected) => router?.onPeerState(peer, connected),
+    onRequestsFailed: (peer, ids) => router?.onRequestsFailed(peer, ids),
+  });
+  if (transport !== null) {
+    router = new ClusterRouter(config.nodeId, supervisor, transport);
+    const r = router;
+    supervisor.onRaftOut = (to, batch) => r.sendRaft(to, batch);
+  }
   await supervisor.start();
   const pool = new CpuPool();
-  const router = new RestRouter({ metrics, log });
-  registerSystemRoutes(router, {
+  const restRouter = new RestRouter({ metrics, log });
+  registerSystemRoutes(restRouter, {
     metrics,
     health: () => ({
       ready: supervisor.ready(), initialized: true, localRole: 'Voter',
       hostedPartitions: supervisor.hostedPartitions().length,
     }),
   });
-  registerHonuRoutes(router, { supervisor, pool, partitions: config.partitions });
-  const workerBackend = new WorkerBackend(supervisor, {
+  registerHonuRoutes(restRouter, { supervisor, pool, partitions: config.partitions });
+  const scheme = config.tls === null ? 'http' : 'https';
+  const workerBackend = new WorkerBackend(router ?? supervisor, {
     nodeId: config.nodeId, partitions: config.partitions,
+    peers: peers.map((m) => ({ id: m.id, endpoint: `${scheme}://${m.host}:${m.port}` })),
+    leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
     endpoint: `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${config.port}`,
   });
   const backend = options.backend ?? workerBackend;
-  registerKahunaRoutes(router, { backend });
+  registerKahunaRoutes(restRouter, { backend });
+  const grpcServer = createGrpcServer(backend, log);
+  transport?.register(grpcServer);
   let listener: Listener;
   try {
     listener = await startListener({
-      host: config.host, port: config.port, tls: config.tls, http: createHttpServer(router),
-      grpc: createGrpcServer(backend, log), log,
+      host: config.host, port: config.port, tls: config.tls, http: createHttpServer(restRouter),
+      grpc: grpcServer, log,
     });
   } catch (e) {
-    await Promise.all([supervisor.close(), pool.close()]);
+    router?.close();
+    await Promise.all([supervisor.close(), pool.close(), transport?.close()]);
     throw e;
   }
+  transport?.start();
   // Clients match route hints against their configured URLs: advertise the bound port.
   workerBackend.endpoint = `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${listener.port}`;
   log.info({ port: listener.port, nodeId: config.nodeId, partitions: config.partitions,
@@ -78,6 +103,8 @@ export async function startNode(config: NodeConfig,
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await listener.close(listenerDrainMsDefault);
+      router?.close();
+      await transport?.close();
       await supervisor.close(shutdownDeadlineMs - listenerDrainMsDefault);
       await pool.close();
       log.info('honu node stopped');

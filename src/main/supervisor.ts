@@ -18,7 +18,7 @@ import { createWriterLink } from '../ipc/writer-client.js';
 import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
 import { workerPath } from '../env/paths.js';
 import {
-  mainRingBytes, shutdownDeadlineMs, threadIdleWaitMs, workerRequestSweepMs,
+  mainRingBytes, partitionCheckpointEntries, shutdownDeadlineMs, threadIdleWaitMs, workerRequestSweepMs,
   workerRequestTimeoutMs, workerRequestsInflightMax, workerRestartDelayMaxMs,
   workerRestartDelayMs, workerStableMs, workerStartTimeoutMs,
 } from '../limits.js';
@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   readonly nodeId: number;
   /** Node ids of the initial cluster (every partition's bootstrap voters); default [nodeId]. */
   readonly voters?: readonly number[];
+  /** Applied entries between checkpoints; default partitionCheckpointEntries. */
+  readonly checkpointEntries?: number;
   readonly dataDir: string;
   readonly partitions: number;
   readonly workers: number;
@@ -335,6 +337,7 @@ export class Supervisor {
     const data: PartitionWorkerData = {
       workerIndex: slot.index, nodeId: this.opts.nodeId, partitions: slot.partitions,
       voters: this.opts.voters ?? [this.opts.nodeId],
+      checkpointEntries: this.opts.checkpointEntries ?? partitionCheckpointEntries,
       ownDoorbell, fromMain, toMain, mainDoorbell: this.mainDoorbellSab,
       toWriter: link.inbound, fromWriter: link.outbound, writerDoorbell: this.writerDoorbell,
       leaderTable: this.leaderSab,
@@ -347,6 +350,10 @@ export class Supervisor {
     worker.on('error', (e) => this.opts.log.error({ err: e, worker: slot.index }, 'worker error'));
     worker.on('message', (msg: PartitionEvent) => {
       if (msg.type === 'fatal') this.opts.log.error({ worker: slot.index, ...msg }, 'worker fatal');
+      if (msg.type === 'snapshot') {
+        this.opts.log.info({ worker: slot.index, partition: msg.partition, index: msg.index },
+          'partition caught up from a leader snapshot');
+      }
     });
     const ready = waitForEvent(worker, 'ready', workerStartTimeoutMs, `worker ${slot.index}`);
     worker.on('exit', (code) => this.onWorkerExit(slot, worker, code));

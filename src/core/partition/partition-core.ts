@@ -52,6 +52,8 @@ export interface CoreSink {
   leaderChanged(partition: number, leader: number, term: number): void;
   /** One encoded PeerBatch (batch-codec.ts) for node `to`: every group's messages of a turn. */
   sendRaft(to: number, batch: Uint8Array): void;
+  /** This replica replaced its state with a leader's snapshot at `index`. */
+  snapshotInstalled?(partition: number, index: number): void;
 }
 
 export interface PartitionCoreOptions {
@@ -455,6 +457,7 @@ export class PartitionCore {
     rep.clock.observe(data.hlc);
     this.abandonAll(rep, 'replaced by a snapshot');
     rep.hardStateWritten = false; // the hard state rides in this batch
+    this.sink.snapshotInstalled?.(rep.partition, index);
   }
 
   private writeHardState(rep: Replica, ops: WriteOpInput[]): void {

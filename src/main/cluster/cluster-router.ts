@@ -10,7 +10,7 @@
 // from peers go to the workers (split by partition owner in Supervisor.deliverRaft).
 import { errorCodeOf, errorData, errorId } from '../../errors.js';
 import type { LeaderTable } from '../../ipc/leader-table.js';
-import { workerRequestSweepMs, workerRequestTimeoutMs } from '../../limits.js';
+import { forwardTimeoutMs, workerRequestSweepMs } from '../../limits.js';
 import type { WorkerReply } from '../supervisor.js';
 
 export interface ForwardedRequest {
@@ -51,6 +51,7 @@ export interface LocalWorkers {
 interface Forward {
   readonly resolve: (reply: WorkerReply) => void;
   readonly peer: number;
+  readonly partition: number;
   readonly deadlineMs: number;
 }
 
@@ -97,8 +98,8 @@ export class ClusterRouter {
     this.nextId = this.nextId >= 0x7fff_ffff ? 1 : this.nextId + 1;
     this.stats.forwarded += 1;
     return new Promise<WorkerReply>((resolve) => {
-      this.pending.set(id, { resolve, peer: leader,
-        deadlineMs: Date.now() + workerRequestTimeoutMs });
+      this.pending.set(id, { resolve, peer: leader, partition,
+        deadlineMs: Date.now() + forwardTimeoutMs });
       this.peers.sendRequest(leader, { id, partition, op, payload });
     });
   }
@@ -162,12 +163,18 @@ export class ClusterRouter {
     });
   }
 
+  /** Forwards past their deadline, or sent to a node that no longer leads their partition
+   *  (paused, cut off, replaced), answer MustRetry: the client retries at the new leader. The
+   *  request may still have been applied there; Kahuna's MustRetry means "unknown outcome". */
   private sweep(): void {
     const now = Date.now();
+    const table = this.local.leaderTable;
     for (const [id, f] of this.pending) {
-      if (f.deadlineMs > now) continue;
+      const moved = table.leaderOf(f.partition) !== f.peer;
+      if (f.deadlineMs > now && !moved) continue;
       this.pending.delete(id);
-      f.resolve(mustRetry(`node ${f.peer} did not answer a forwarded request`));
+      f.resolve(mustRetry(moved ? `partition ${f.partition} has a new leader`
+        : `node ${f.peer} did not answer a forwarded request`));
     }
   }
 }
