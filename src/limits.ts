@@ -91,6 +91,9 @@ export const workerRequestSweepMs = 1_000;
 /** A request forwarded to the partition leader on another node answers MustRetry after this
  *  long without a reply (the leader may be paused or cut off; the client retries). */
 export const forwardTimeoutMs = 5_000;
+/** How often a cluster node checks whether to hand a partition leadership to a less loaded
+ *  node (src/main/cluster/leader-balancer.ts). */
+export const balanceIntervalMs = 1_000;
 /** A worker (or the writer) must report ready within this long after it was spawned. */
 export const workerStartTimeoutMs = 30_000;
 /** Restart backoff after a worker died: first delay, doubled per consecutive death, capped. */

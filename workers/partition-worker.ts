@@ -157,6 +157,13 @@ function onRequest(req: ClientRequest): void {
     case Op.Ping: return reply(id, null, req.payloadArray() ?? empty);
     case Op.PingDurable: return onPingDurable(id, state);
     case Op.SnapshotBytes: return reply(id, null, state.snapshotBytes());
+    case Op.TransferLeader: {
+      const to = req.payloadArray();
+      const target = to !== null && to.length === 4
+        ? new DataView(to.buffer, to.byteOffset, 4).getUint32(0, true) : 0;
+      const started = core.transferLeader(partition, target);
+      return reply(id, null, Uint8Array.of(started ? 1 : 0));
+    }
     default: return reply(id, errorData('HONU_ERR_INVALID_INPUT', `bad op ${op}`), empty);
   }
 }

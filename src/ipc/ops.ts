@@ -7,6 +7,9 @@ export const Op = {
   PingDurable: 2,
   /** The partition's state as bytes (what a snapshot of it would hold). */
   SnapshotBytes: 3,
+  /** Hand the partition's leadership to node `payload` (u32 little-endian) if this node leads
+   *  it (leader balancing); replies at once, the transfer completes or lapses in Raft. */
+  TransferLeader: 4,
 } as const;
 
 export type OpKind = (typeof Op)[keyof typeof Op];

@@ -16,6 +16,7 @@ import { WorkerBackend } from './backend/worker-backend.js';
 import { createGrpcServer } from './grpc/grpc-server.js';
 import { startListener, type Listener } from './listener.js';
 import { ClusterRouter } from './cluster/cluster-router.js';
+import { LeaderBalancer } from './cluster/leader-balancer.js';
 import { PeerTransport } from './peer/peer-transport.js';
 import { listenerDrainMsDefault, shutdownDeadlineMs } from '../limits.js';
 
@@ -94,6 +95,12 @@ export async function startNode(config: NodeConfig,
     throw e;
   }
   transport?.start();
+  const balancer = transport === null ? null : new LeaderBalancer({
+    nodeId: config.nodeId, partitions: config.partitions,
+    leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
+    connectedPeers: () => peers.filter((m) => transport.isConnected(m.id)).map((m) => m.id),
+    request: (partition, op, payload) => supervisor.request(partition, op, payload),
+  });
   // Clients match route hints against their configured URLs: advertise the bound port.
   workerBackend.endpoint = `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${listener.port}`;
   log.info({ port: listener.port, nodeId: config.nodeId, partitions: config.partitions,
@@ -102,6 +109,7 @@ export async function startNode(config: NodeConfig,
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      balancer?.close();
       await listener.close(listenerDrainMsDefault);
       router?.close();
       await transport?.close();

@@ -254,6 +254,19 @@ export class PartitionCore {
     return rep !== undefined && rep.raft.raft.role === Role.Leader;
   }
 
+  /** Leader balancing: hands `partition`'s leadership to `to` if this node leads it (Raft
+   *  catches `to` up first, then tells it to campaign; the transfer lapses after an election
+   *  timeout). Returns false when this node does not lead the partition. */
+  transferLeader(partition: number, to: number): boolean {
+    const rep = this.replicas.get(partition);
+    if (rep === undefined || rep.raft.raft.role !== Role.Leader || to === this.opts.nodeId) {
+      return false;
+    }
+    if (!rep.conf.voters.includes(to)) return false;
+    this.node.transferLeader(partition, to);
+    return true;
+  }
+
   /** The leader this replica knows of (0: none). */
   leaderOf(partition: number): number {
     return this.replicas.get(partition)?.leader ?? 0;
