@@ -305,7 +305,9 @@ export class WorkerBackend implements KahunaBackend {
     return Promise.resolve({
       left: false, outcome: LeaveOutcome.RefusedInsufficientVoters, membershipVersion: 1,
       retryable: false, drained: false,
-      reason: 'this node is the only voter of a single-node cluster; it cannot leave',
+      reason: (this.opts.peers?.length ?? 0) === 0
+        ? 'this node is the only voter of a single-node cluster; it cannot leave'
+        : 'this Honu version does not remove members from a running cluster',
     });
   }
 
