@@ -94,6 +94,11 @@ export const forwardTimeoutMs = 5_000;
 /** How often a cluster node checks whether to hand a partition leadership to a less loaded
  *  node (src/main/cluster/leader-balancer.ts). */
 export const balanceIntervalMs = 1_000;
+/** A join or leave gives up on a partition after this long (src/main/cluster/cluster-admin.ts). */
+export const membershipChangeTimeoutMs = 30_000;
+/** A node starting with --join: one join request's timeout, and the pause between attempts. */
+export const joinRequestTimeoutMs = 40_000;
+export const joinRetryMs = 1_000;
 /** A worker (or the writer) must report ready within this long after it was spawned. */
 export const workerStartTimeoutMs = 30_000;
 /** Restart backoff after a worker died: first delay, doubled per consecutive death, capped. */

@@ -157,6 +157,15 @@ function onRequest(req: ClientRequest): void {
     case Op.Ping: return reply(id, null, req.payloadArray() ?? empty);
     case Op.PingDurable: return onPingDurable(id, state);
     case Op.SnapshotBytes: return reply(id, null, state.snapshotBytes());
+    case Op.ConfChange: {
+      const p = req.payloadArray();
+      if (p === null || p.length < 5 || p[0]! > 2) {
+        return reply(id, errorData('HONU_ERR_INVALID_INPUT', 'bad membership change'), empty);
+      }
+      const node = new DataView(p.buffer, p.byteOffset, 5).getUint32(1, true);
+      const context = p.length > 5 ? p.slice(5) : null;
+      return core.proposeMembership(id, partition, p[0] as 0 | 1 | 2, node, context);
+    }
     case Op.TransferLeader: {
       const to = req.payloadArray();
       const target = to !== null && to.length === 4
@@ -247,7 +256,20 @@ async function restore(): Promise<void> {
     },
     sendRaft,
     snapshotInstalled: (partition, index) => post({ type: 'snapshot', partition, index }),
+    membersChanged: (partition, conf, changes, context) => post({
+      type: 'members', partition, voters: [...conf.voters], learners: [...conf.learners],
+      changes: changes.map((c) => ({ kind: c.kind, node: c.node })),
+      address: context === null ? null : new TextDecoder().decode(context),
+    }),
   });
+  // The restored membership of each partition (the log replay posts later changes).
+  for (const p of data.partitions) {
+    const conf = core.membersOf(p);
+    if (conf !== null) {
+      post({ type: 'members', partition: p, voters: [...conf.voters],
+        learners: [...conf.learners], changes: [], address: null });
+    }
+  }
   core.campaignAll();
   turn();
 }

@@ -10,6 +10,10 @@ export const Op = {
   /** Hand the partition's leadership to node `payload` (u32 little-endian) if this node leads
    *  it (leader balancing); replies at once, the transfer completes or lapses in Raft. */
   TransferLeader: 4,
+  /** A membership change of the partition (join, leave): payload u8 kind (ConfChangeKind),
+   *  u32 LE node id, then the node's address as UTF-8 (may be empty). Answered once applied
+   *  with the partition's members (raft-records.ts encodeConfState). */
+  ConfChange: 5,
 } as const;
 
 export type OpKind = (typeof Op)[keyof typeof Op];

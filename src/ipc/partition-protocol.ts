@@ -35,6 +35,12 @@ export type PartitionEvent =
    *  table). */
   | { readonly type: 'ready'; readonly restoredPartitions: number }
   | { readonly type: 'fatal'; readonly code: ErrorCode; readonly detail: string }
+  /** A membership change was applied to a partition: its members now, the change, and the
+   *  address carried with it (an added node's host:port). */
+  | { readonly type: 'members'; readonly partition: number; readonly voters: readonly number[];
+      readonly learners: readonly number[];
+      readonly changes: readonly { readonly kind: number; readonly node: number }[];
+      readonly address: string | null }
   /** A partition replaced its state with a leader's snapshot (it was too far behind). */
   | { readonly type: 'snapshot'; readonly partition: number; readonly index: number }
   | { readonly type: 'closed' };

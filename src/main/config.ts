@@ -36,6 +36,8 @@ export interface NodeConfig {
   readonly dataDir: string; // absolute
   readonly nodeId: number;
   readonly initialCluster: readonly ClusterMember[]; // sorted by id; includes this node
+  /** --join: a member of the running cluster to ask for admission (null: none). */
+  readonly join: { readonly host: string; readonly port: number } | null;
   readonly partitions: number; // partition ids are 1..partitions
   readonly workers: number; // partition worker threads, 1..partitions
   readonly checkpointEntries: number; // applied entries between checkpoints
@@ -65,6 +67,8 @@ const serverFlags = [
   ['nodeId', '--node-id <id>', 'HONU_NODE_ID', 'this node\'s id, a positive integer (default 1)'],
   ['initialCluster', '--initial-cluster <members>', 'HONU_INITIAL_CLUSTER',
     'id=host:port,... of every node (default: this node alone)'],
+  ['join', '--join <host:port>', 'HONU_JOIN',
+    'join a running cluster through this member (first start only; not with --initial-cluster)'],
   ['partitions', '--partitions <n>', 'HONU_PARTITIONS',
     `number of partitions, 1..${partitionsMax} (default ${defaultPartitions})`],
   ['workers', '--workers <n>', 'HONU_WORKERS',
@@ -184,6 +188,18 @@ function parseClusterMember(entry: string, source: string): ClusterMember {
   return { id, host, port };
 }
 
+function parseJoin(value: RawValue | null, withInitialCluster: boolean):
+  { host: string; port: number } | null {
+  if (value === null) return null;
+  if (withInitialCluster) {
+    throw new ConfigError(`${value.source} and --initial-cluster exclude each other`);
+  }
+  const match = /^(.+):(\d+)$/.exec(value.text.trim());
+  if (match === null) throw new ConfigError(`${value.source} must be host:port`);
+  const port = parseIntIn({ text: match[2]!, source: `${value.source}: port` }, 1, portMax);
+  return { host: parseHost(match[1]!, `${value.source}: host`), port };
+}
+
 function parseInitialCluster(value: RawValue): ClusterMember[] {
   const entries = value.text.split(',').filter((entry) => entry.trim() !== '');
   if (entries.length === 0) throw new ConfigError(`${value.source} lists no member`);
@@ -276,7 +292,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
   const partitions = raw.partitions === null
     ? defaultPartitions : parseIntIn(raw.partitions, 1, partitionsMax);
   const config: NodeConfig = {
-    host, port, nodeId, initialCluster, partitions,
+    host, port, nodeId, initialCluster, partitions, join: parseJoin(raw.join,
+      raw.initialCluster !== null),
     dataDir: parseDataDir(raw.dataDir),
     workers: parseWorkers(raw.workers, partitions),
     checkpointEntries: raw.checkpointEntries === null ? partitionCheckpointEntries

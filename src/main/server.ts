@@ -18,7 +18,14 @@ import { startListener, type Listener } from './listener.js';
 import { ClusterRouter } from './cluster/cluster-router.js';
 import { LeaderBalancer } from './cluster/leader-balancer.js';
 import { PeerTransport } from './peer/peer-transport.js';
-import { listenerDrainMsDefault, shutdownDeadlineMs } from '../limits.js';
+import { ClusterAdmin } from './cluster/cluster-admin.js';
+import { registerJoinRoute } from './cluster/join-route.js';
+import {
+  MemberRegistry, readMembersFile, writeMembersFile, type MemberAddress, type MembersFile,
+} from './cluster/members.js';
+import {
+  joinRequestTimeoutMs, joinRetryMs, listenerDrainMsDefault, shutdownDeadlineMs,
+} from '../limits.js';
 
 export interface RunningNode {
   readonly port: number;
@@ -41,26 +48,45 @@ export async function startNode(config: NodeConfig,
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   mkdirSync(config.dataDir, { recursive: true });
+  const membersFile = await resolveMembers(config, log);
   const supervisor = new Supervisor({
     nodeId: config.nodeId, dataDir: config.dataDir, partitions: config.partitions,
-    workers: config.workers, log, metrics, voters: config.initialCluster.map((m) => m.id),
+    workers: config.workers, log, metrics, voters: membersFile.bootstrap,
     checkpointEntries: config.checkpointEntries,
   });
-  // A cluster: the peer transport (dialing every other member at the address this node's
-  // --initial-cluster gives) and the router that forwards requests to partition leaders.
-  const peers = config.initialCluster.filter((m) => m.id !== config.nodeId);
+  // The cluster: the peer transport dials every other member (at the address this node's
+  // --initial-cluster gives, or that a membership change carried), the router forwards
+  // requests to partition leaders, the registry follows membership changes. A single node
+  // has all of them too, with no peers, so that other nodes can join it.
   let router: ClusterRouter | null = null;
-  const transport = peers.length === 0 ? null : new PeerTransport({
-    nodeId: config.nodeId, peers, log,
+  let registry: MemberRegistry | null = null;
+  const transport = new PeerTransport({
+    nodeId: config.nodeId, peers: membersFile.addresses.filter((m) => m.id !== config.nodeId),
+    log,
     onInbound: (from, inbound) => router?.onInbound(from, inbound),
     onPeerState: (peer, connected) => router?.onPeerState(peer, connected),
     onRequestsFailed: (peer, ids) => router?.onRequestsFailed(peer, ids),
   });
-  if (transport !== null) {
-    router = new ClusterRouter(config.nodeId, supervisor, transport);
-    const r = router;
-    supervisor.onRaftOut = (to, batch) => r.sendRaft(to, batch);
-  }
+  registry = new MemberRegistry({
+    nodeId: config.nodeId, dataDir: config.dataDir, file: membersFile,
+    onPeerAdded: (address) => {
+      log.info({ peer: address.id, host: address.host, port: address.port }, 'member added');
+      transport.addPeer(address);
+    },
+    onPeerRemoved: (id) => {
+      log.info({ peer: id }, 'member removed');
+      transport.removePeer(id);
+    },
+  });
+  const members = registry;
+  router = new ClusterRouter(config.nodeId, supervisor, transport);
+  const clusterRouter = router;
+  supervisor.onRaftOut = (to, batch) => clusterRouter.sendRaft(to, batch);
+  supervisor.onMembers = (event) => members.onMembers(event);
+  const admin = new ClusterAdmin({
+    nodeId: config.nodeId, partitions: config.partitions, members,
+    request: (partition, op, payload) => clusterRouter.request(partition, op, payload),
+  });
   await supervisor.start();
   const pool = new CpuPool();
   const restRouter = new RestRouter({ metrics, log });
@@ -72,17 +98,21 @@ export async function startNode(config: NodeConfig,
     }),
   });
   registerHonuRoutes(restRouter, { supervisor, pool, partitions: config.partitions });
+  registerJoinRoute(restRouter, admin);
   const scheme = config.tls === null ? 'http' : 'https';
-  const workerBackend = new WorkerBackend(router ?? supervisor, {
+  const workerBackend = new WorkerBackend(clusterRouter, {
     nodeId: config.nodeId, partitions: config.partitions,
-    peers: peers.map((m) => ({ id: m.id, endpoint: `${scheme}://${m.host}:${m.port}` })),
+    peers: () => members.peers().map((m) => ({ id: m.id,
+      endpoint: `${scheme}://${m.host}:${m.port}` })),
+    roleOf: (id) => members.roleOf(id),
+    leave: () => admin.leave(),
     leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
     endpoint: `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${config.port}`,
   });
   const backend = options.backend ?? workerBackend;
   registerKahunaRoutes(restRouter, { backend });
   const grpcServer = createGrpcServer(backend, log);
-  transport?.register(grpcServer);
+  transport.register(grpcServer);
   let listener: Listener;
   try {
     listener = await startListener({
@@ -90,15 +120,21 @@ export async function startNode(config: NodeConfig,
       grpc: grpcServer, log,
     });
   } catch (e) {
-    router?.close();
-    await Promise.all([supervisor.close(), pool.close(), transport?.close()]);
+    clusterRouter.close();
+    await Promise.all([supervisor.close(), pool.close(), transport.close()]);
     throw e;
   }
-  transport?.start();
-  const balancer = transport === null ? null : new LeaderBalancer({
+  // The members file names this node at the port it really listens on (--port 0 in tests).
+  writeMembersFile(config.dataDir, { bootstrap: membersFile.bootstrap,
+    addresses: [...membersFile.addresses.filter((m) => m.id !== config.nodeId),
+      { id: config.nodeId, host: selfHost(config), port: listener.port }]
+      .sort((a, b) => a.id - b.id) });
+  transport.start();
+  const balancer = new LeaderBalancer({
     nodeId: config.nodeId, partitions: config.partitions,
     leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
-    connectedPeers: () => peers.filter((m) => transport.isConnected(m.id)).map((m) => m.id),
+    connectedPeers: () => transport.peerIds().filter((id) => transport.isConnected(id) &&
+      members.roleOf(id) === 'voter'),
     request: (partition, op, payload) => supervisor.request(partition, op, payload),
   });
   // Clients match route hints against their configured URLs: advertise the bound port.
@@ -109,10 +145,10 @@ export async function startNode(config: NodeConfig,
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      balancer?.close();
+      balancer.close();
       await listener.close(listenerDrainMsDefault);
-      router?.close();
-      await transport?.close();
+      clusterRouter.close();
+      await transport.close();
       await supervisor.close(shutdownDeadlineMs - listenerDrainMsDefault);
       await pool.close();
       log.info('honu node stopped');
@@ -121,6 +157,55 @@ export async function startNode(config: NodeConfig,
   };
   if (options.handleSignals === true) installSignalHandlers(close, log);
   return { port: listener.port, supervisor, metrics, log, close };
+}
+
+/** The host this node's address names (its --initial-cluster entry, else where it listens). */
+function selfHost(config: NodeConfig): string {
+  return config.initialCluster.find((m) => m.id === config.nodeId)?.host ?? '127.0.0.1';
+}
+
+/**
+ * The members this node starts with. A restart reads <data-dir>/members.json (which holds
+ * nodes that joined later, too); a first start with --initial-cluster takes that list; a
+ * first start with --join asks the member at that address to add this node (as a learner of
+ * every partition) and takes its answer, retrying until it gets one.
+ */
+async function resolveMembers(config: NodeConfig, log: Logger): Promise<MembersFile> {
+  const known = readMembersFile(config.dataDir);
+  if (known !== null) {
+    // Members from --initial-cluster that the file does not have yet are added.
+    const ids = new Set(known.addresses.map((a) => a.id));
+    const extra = config.join === null
+      ? config.initialCluster.filter((m) => !ids.has(m.id)) : [];
+    return { bootstrap: known.bootstrap, addresses: [...known.addresses, ...extra] };
+  }
+  if (config.join === null) {
+    return { bootstrap: config.initialCluster.map((m) => m.id),
+      addresses: config.initialCluster.map((m) => ({ id: m.id, host: m.host, port: m.port })) };
+  }
+  const self = `${selfHost(config)}:${config.port}`;
+  const url = `http://${config.join.host}:${config.join.port}/v1/cluster/join`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nodeId: config.nodeId, address: self }),
+        signal: AbortSignal.timeout(joinRequestTimeoutMs) });
+      const body = await res.json() as { bootstrap?: number[]; members?: MemberAddress[];
+        error?: string; message?: string };
+      if (res.ok && body.bootstrap !== undefined && body.members !== undefined) {
+        log.info({ seed: url, members: body.members.length }, 'joined the cluster as a learner');
+        const file = { bootstrap: body.bootstrap, addresses: [...body.members,
+          { id: config.nodeId, host: selfHost(config), port: config.port }] };
+        writeMembersFile(config.dataDir, file);
+        return file;
+      }
+      log.warn({ seed: url, status: res.status, detail: body.message ?? body.error, attempt },
+        'join refused; retrying');
+    } catch (e) {
+      log.warn({ seed: url, err: e, attempt }, 'join request failed; retrying');
+    }
+    await new Promise((r) => setTimeout(r, joinRetryMs));
+  }
 }
 
 function installSignalHandlers(close: () => Promise<void>, log: Logger): void {

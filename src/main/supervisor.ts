@@ -90,6 +90,8 @@ export class Supervisor {
   private pumping: Promise<void> | null = null;
   /** Raft batches the workers address to peer nodes (the peer transport sends them). */
   onRaftOut: ((to: number, batch: Uint8Array) => void) | null = null;
+  /** Membership changes the workers applied (the cluster's member registry listens). */
+  onMembers: ((event: Extract<PartitionEvent, { type: 'members' }>) => void) | null = null;
   /** Raft batches from peers that could not be handed to a worker (down, ring full). */
   raftDropped = 0;
 
@@ -350,6 +352,7 @@ export class Supervisor {
     worker.on('error', (e) => this.opts.log.error({ err: e, worker: slot.index }, 'worker error'));
     worker.on('message', (msg: PartitionEvent) => {
       if (msg.type === 'fatal') this.opts.log.error({ worker: slot.index, ...msg }, 'worker fatal');
+      if (msg.type === 'members') this.onMembers?.(msg);
       if (msg.type === 'snapshot') {
         this.opts.log.info({ worker: slot.index, partition: msg.partition, index: msg.index },
           'partition caught up from a leader snapshot');

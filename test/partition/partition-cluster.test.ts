@@ -232,3 +232,35 @@ describe('PartitionCore across three nodes', () => {
     expect(c.nodes.get(lagging.id)!.core.stateHash(1)).toBe(hash);
   });
 });
+
+describe('PartitionCore membership changes', () => {
+  it('removes members down to one, which then leads alone (a removed leader hands over)', () => {
+    const c = new Cluster();
+    c.electAll();
+    c.set(1, 'm/1', 'a');
+    const change = (node: number, kind: 0 | 1 | 2, target: number): void => {
+      const id = 10_000 + target * 10 + kind;
+      c.nodes.get(node)!.core.proposeMembership(id, 1, kind, target, null);
+      c.until(() => c.replies.has(id) || c.errors.has(id), 50);
+      expect(c.errors.get(id)).toBeUndefined();
+    };
+    // 3 -> 2: remove a follower
+    let leader = c.leaderOf(1)!;
+    const follower = ids.find((n) => n !== leader.id)!;
+    change(leader.id, 2, follower);
+    c.nodes.get(follower)!.up = false;
+    // 2 -> 1: the leader removes itself; the last voter must lead within a few election
+    // timeouts
+    leader = c.leaderOf(1)!;
+    const last = ids.find((n) => n !== leader.id && n !== follower)!;
+    change(leader.id, 2, leader.id);
+    let ticks = 0;
+    c.until(() => {
+      ticks += 1;
+      return c.nodes.get(last)!.core.isLeader(1);
+    }, 100);
+    expect(ticks).toBeLessThan(60);
+    expect(c.nodes.get(last)!.core.membersOf(1)!.voters).toEqual([last]);
+    expect(c.set(1, 'm/2', 'b').type).toBe(0);
+  });
+});

@@ -19,7 +19,9 @@ import { MemoryStorage } from '../raft/memory-storage.js';
 import { RaftGroup } from '../raft/raft-group.js';
 import { decodePeerBatch, encodePeerBatch } from '../raft/multi/batch-codec.js';
 import { MultiRaftNode } from '../raft/multi/multi-raft-node.js';
+import { decodeConfChange } from '../raft/conf-change.js';
 import {
+  type ConfChange, ConfChangeKind, type ConfChangeKindValue, type ConfChangeSingle,
   type ConfState, type Entry, EntryKind, type HardState, MsgKind, type Prng, type RaftConfig,
   type Ready, Role, type Snapshot,
 } from '../raft/types.js';
@@ -31,7 +33,7 @@ import { HlcClock } from './hlc-clock.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
   type Checkpoint, decodeCommand, decodeSnapshotData, encodeCheckpoint, encodeCommand,
-  encodeEntry, encodeHardState, encodeSnapshotData,
+  encodeConfState, encodeEntry, encodeHardState, encodeSnapshotData,
 } from './raft-records.js';
 
 /** What a partition's disk held at start (read back by the worker through the writer). */
@@ -54,11 +56,17 @@ export interface CoreSink {
   sendRaft(to: number, batch: Uint8Array): void;
   /** This replica replaced its state with a leader's snapshot at `index`. */
   snapshotInstalled?(partition: number, index: number): void;
+  /** A membership change was applied: the partition's members now, the change and its
+   *  context (Honu: the added node's address). */
+  membersChanged?(partition: number, conf: ConfState, changes: readonly ConfChangeSingle[],
+    context: Uint8Array | null): void;
 }
 
 export interface PartitionCoreOptions {
   readonly nodeId: number;
-  /** Members of every group when a partition starts with no checkpoint (bootstrap). */
+  /** Members of every group when a partition starts with no checkpoint (bootstrap). A node
+   *  that joined a running cluster is not one of them: it learns its own role from the log or
+   *  a snapshot. */
   readonly voters: readonly number[];
   readonly newStore: (partition: number, persistent: boolean) => KahunaStateStore;
   readonly prng: (partition: number) => Prng;
@@ -71,6 +79,10 @@ export interface PartitionCoreOptions {
 /** Ticks after handing a snapshot to the transport before its progress is reported: the
  *  leader then probes the follower again (a lost snapshot is sent anew). */
 const snapshotReportTicks = 20;
+/** Auto-promotion: a learner within this many entries of the leader's last index ... */
+const learnerCatchUpEntries = 10;
+/** ... for this many ticks in a row (3 s) becomes a voter. */
+const learnerCatchUpTicks = 30;
 /** Liveness of peer nodes, in ticks (MultiRaftNode; quiescence is off here). */
 const peerDownAfterTicks = 30;
 const peerBeaconIntervalTicks = 10;
@@ -88,7 +100,8 @@ class PartitionStorage extends MemoryStorage {
 interface Proposal {
   readonly id: number;
   readonly term: number;
-  readonly op: KahunaOpValue;
+  /** A Kahuna op, or 0 for a membership change (answered with the resulting members). */
+  readonly op: KahunaOpValue | 0;
   /** The request as onRequest decoded it: the leader applies it without decoding it again. */
   readonly req: unknown;
 }
@@ -133,6 +146,8 @@ interface Replica {
   checkpointIndex: number;
   leader: number;
   term: number;
+  /** Leader only: ticks each learner has been caught up (auto-promotion). */
+  readonly learnerTicks: Map<number, number>;
 }
 
 const emptyData = new Uint8Array(0);
@@ -148,7 +163,6 @@ export class PartitionCore {
   private readonly snapshotsSent: { partition: number; to: number; dueTick: number }[] = [];
 
   constructor(opts: PartitionCoreOptions, restored: readonly RestoredPartition[], sink: CoreSink) {
-    assert(opts.voters.includes(opts.nodeId), 'this node is one of the bootstrap voters');
     this.opts = opts;
     this.sink = sink;
     const peers = new Set(opts.voters);
@@ -195,7 +209,7 @@ export class PartitionCore {
       hardState: r.hardState, hardStateWritten: true, writtenTerm: r.hardState?.term ?? 0,
       writtenVote: r.hardState?.vote ?? 0,
       applied, appliedHlc: cp?.hlc ?? { n: 0, l: 0, c: 0 }, conf, checkpointIndex: applied,
-      leader: 0, term: 0,
+      leader: 0, term: 0, learnerTicks: new Map(),
     };
     storage.source = () => this.snapshotOf(rep);
     return rep;
@@ -226,6 +240,7 @@ export class PartitionCore {
   tick(): void {
     this.ticks += 1;
     this.node.tick();
+    this.promoteLearners();
     while (this.snapshotsSent.length > 0 && this.snapshotsSent[0]!.dueTick <= this.ticks) {
       const s = this.snapshotsSent.shift()!;
       this.node.reportSnapshot(s.partition, s.to, true);
@@ -485,11 +500,16 @@ export class PartitionCore {
   private apply(rep: Replica, e: Entry): void {
     if (e.index <= rep.applied) return;
     rep.applied = e.index;
-    if (e.kind === EntryKind.ConfChange) {
-      rep.conf = rep.raft.applyConfChange(e);
+    if (e.kind === EntryKind.ConfChange) return this.applyConfChange(rep, e);
+    if (e.data.length === 0) {
+      // A new leader's no-op, or a membership change Raft refused (one was pending).
+      const refused = rep.proposals.get(e.index);
+      if (refused !== undefined) {
+        rep.proposals.delete(e.index);
+        this.fail(refused.id, 'HONU_ERR_MUST_RETRY', 'another membership change was pending');
+      }
       return;
     }
-    if (e.data.length === 0) return; // a new leader's no-op
     const proposal = rep.proposals.get(e.index);
     if (proposal !== undefined) rep.proposals.delete(e.index);
     const mine = proposal !== undefined && proposal.term === e.term ? proposal : undefined;
@@ -498,6 +518,69 @@ export class PartitionCore {
     }
     const payload = this.applyCommand(rep, e, mine?.req);
     if (mine !== undefined) this.sink.reply(mine.id, payload);
+  }
+
+  private applyConfChange(rep: Replica, e: Entry): void {
+    const before = rep.conf;
+    rep.conf = rep.raft.applyConfChange(e);
+    const cc = decodeConfChange(e.data);
+    const proposal = rep.proposals.get(e.index);
+    if (proposal !== undefined) {
+      rep.proposals.delete(e.index);
+      if (proposal.term === e.term) this.sink.reply(proposal.id, encodeConfState(rep.conf));
+      else this.fail(proposal.id, 'HONU_ERR_MUST_RETRY', 'the proposal was replaced');
+    }
+    if (rep.conf !== before) {
+      this.sink.membersChanged?.(rep.partition, rep.conf, cc.changes, cc.context ?? null);
+    }
+  }
+
+  /** A membership change of one partition (main thread: join, leave). Answered with the
+   *  partition's members once applied (encodeConfState); MustRetry if not the leader or if
+   *  another change is still pending. */
+  proposeMembership(id: number, partition: number, kind: ConfChangeKindValue, node: number,
+    context: Uint8Array | null): void {
+    const rep = this.replicas.get(partition);
+    if (rep === undefined) return this.fail(id, 'HONU_ERR_MUST_RETRY', `partition ${partition}`);
+    if (rep.raft.raft.role !== Role.Leader) {
+      return this.fail(id, 'HONU_ERR_MUST_RETRY', `partition ${partition} has no leader here`);
+    }
+    const cc: ConfChange = { changes: [{ kind, node }], leaveJoint: false,
+      ...(context === null ? {} : { context }) };
+    const refused = rep.raft.proposeConfChange(cc);
+    if (refused !== null) return this.fail(id, 'HONU_ERR_MUST_RETRY', `proposal: ${refused}`);
+    rep.proposals.set(rep.raft.raft.log.lastIndex(), { id, term: rep.raft.raft.term, op: 0,
+      req: null });
+  }
+
+  /** The members of a partition as this replica applied them. */
+  membersOf(partition: number): ConfState | null {
+    return this.replicas.get(partition)?.conf ?? null;
+  }
+
+  /** On each partition led here: a learner whose log is within learnerCatchUpEntries of the
+   *  leader's for learnerCatchUpTicks in a row becomes a voter (Kahuna's auto-promotion). */
+  private promoteLearners(): void {
+    for (const rep of this.replicas.values()) {
+      if (rep.conf.learners.length === 0 || rep.raft.raft.role !== Role.Leader) {
+        rep.learnerTicks.clear();
+        continue;
+      }
+      const progress = rep.raft.status().progress;
+      const last = rep.raft.raft.log.lastIndex();
+      for (const learner of rep.conf.learners) {
+        // match > 0: the learner answered at least once (a node that never did is not
+        // "caught up" just because the log is short).
+        const match = progress?.get(learner)?.match ?? 0;
+        const ticks = match > 0 && last - match <= learnerCatchUpEntries
+          ? (rep.learnerTicks.get(learner) ?? 0) + 1 : 0;
+        rep.learnerTicks.set(learner, ticks);
+        if (ticks < learnerCatchUpTicks) continue;
+        rep.learnerTicks.set(learner, 0);
+        rep.raft.proposeConfChange({ changes: [{ kind: ConfChangeKind.AddVoter, node: learner }],
+          leaveJoint: false });
+      }
+    }
   }
 
   /** Applies one command entry; the same bytes give the same result on every replica.

@@ -64,6 +64,27 @@ function readIds(r: BinReader): number[] {
   return ids;
 }
 
+const confStateVersion = 1;
+
+/** A partition's members as the answer to a membership change (main thread reads it). */
+export function encodeConfState(conf: ConfState): Uint8Array {
+  const w = new BinWriter();
+  w.u8(confStateVersion);
+  writeIds(w, conf.voters);
+  writeIds(w, conf.learners);
+  writeIds(w, conf.votersOutgoing);
+  writeIds(w, conf.learnersNext);
+  w.u8(conf.autoLeave ? 1 : 0);
+  return w.finish();
+}
+
+export function decodeConfState(bytes: Uint8Array): ConfState {
+  const r = new BinReader(bytes);
+  if (r.u8() !== confStateVersion) throw new CodecError('unknown members version');
+  return { voters: readIds(r), learners: readIds(r), votersOutgoing: readIds(r),
+    learnersNext: readIds(r), autoLeave: r.u8() === 1 };
+}
+
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const w = new BinWriter();
   w.u8(checkpointVersion);

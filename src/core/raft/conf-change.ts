@@ -15,10 +15,17 @@ const confChangeVersion = 1;
 const headerBytes = 6; // version u8, flags u8, count u32
 const changeBytes = 9; // kind u8, node f64
 
-/** Bytes of a ConfChange entry's data. */
+/** Bytes of a ConfChange entry's data: header, the changes, then the context if any (u32
+ *  length and bytes; data that ends after the changes has none). */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const bytes = new Uint8Array(headerBytes + changeBytes * cc.changes.length);
+  const body = headerBytes + changeBytes * cc.changes.length;
+  const context = cc.context;
+  const bytes = new Uint8Array(body + (context === undefined ? 0 : 4 + context.length));
   const view = new DataView(bytes.buffer);
+  if (context !== undefined) {
+    view.setUint32(body, context.length, true);
+    bytes.set(context, body + 4);
+  }
   view.setUint8(0, confChangeVersion);
   view.setUint8(1, (cc.leaveJoint ? 1 : 0) | (cc.autoLeave === false ? 2 : 0));
   view.setUint32(2, cc.changes.length, true);
@@ -35,15 +42,19 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   assert(view.getUint8(0) === confChangeVersion, 'unknown conf change version');
   const flags = view.getUint8(1);
   const count = view.getUint32(2, true);
-  assert(data.length === headerBytes + count * changeBytes, 'conf change data length');
+  const body = headerBytes + count * changeBytes;
+  assert(data.length === body || (data.length >= body + 4 &&
+    data.length === body + 4 + view.getUint32(body, true)), 'conf change data length');
   const changes: ConfChangeSingle[] = [];
   for (let i = 0; i < count; i++) {
     const kind = view.getUint8(headerBytes + i * changeBytes) as ConfChangeKindValue;
     assert(kind <= ConfChangeKind.Remove, 'unknown conf change kind');
     changes.push({ kind, node: view.getFloat64(headerBytes + i * changeBytes + 1, true) });
   }
-  const cc: ConfChange = { changes, leaveJoint: (flags & 1) !== 0 };
-  return (flags & 2) !== 0 ? { ...cc, autoLeave: false } : cc;
+  let cc: ConfChange = { changes, leaveJoint: (flags & 1) !== 0 };
+  if ((flags & 2) !== 0) cc = { ...cc, autoLeave: false };
+  if (data.length > body) cc = { ...cc, context: data.slice(body + 4) };
+  return cc;
 }
 
 /** Changing a configuration: the result, or why the change is invalid (as data). */

@@ -66,6 +66,9 @@ export interface ConfChange {
   readonly autoLeave?: boolean;
   /** Enter a joint config even for a single change (default: joint iff changes > 1). */
   readonly joint?: boolean;
+  /** Opaque bytes for the application, replicated with the change (etcd's Context): Honu
+   *  puts the added node's address here. Ignored by Raft. */
+  readonly context?: Uint8Array;
 }
 
 export const MsgKind = {

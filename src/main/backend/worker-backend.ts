@@ -23,6 +23,7 @@ import type { ErrorData } from '../../errors.js';
 import { decode, encode } from '../../ipc/messages/codec.js';
 import { KahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
 import type { WorkerReply } from '../supervisor.js';
+import type { LeaveResult } from '../cluster/cluster-admin.js';
 
 /** What the backend needs from the supervisor (an interface, so tests can stand in). */
 export interface PartitionRequester {
@@ -35,7 +36,11 @@ export interface WorkerBackendOptions {
   /** This node's advertised endpoint (membership, placement, routing metadata). */
   readonly endpoint: string;
   /** The other members of the cluster and their endpoints (none on a single node). */
-  readonly peers?: readonly { readonly id: number; readonly endpoint: string }[];
+  readonly peers?: () => readonly { readonly id: number; readonly endpoint: string }[];
+  /** A member's role in the roster (default: every listed member is a voter). */
+  readonly roleOf?: (id: number) => 'voter' | 'learner' | 'none';
+  /** Removes this node from the cluster (default: refused, the only voter cannot leave). */
+  readonly leave?: () => Promise<LeaveResult>;
   /** The node leading a partition as this node knows it (0: none); default: this node. */
   readonly leaderOf?: (partition: number) => number;
 }
@@ -276,7 +281,7 @@ export class WorkerBackend implements KahunaBackend {
 
   private endpointOf(node: number): string {
     if (node === this.opts.nodeId) return this.endpoint;
-    return this.opts.peers?.find((p) => p.id === node)?.endpoint ?? this.endpoint;
+    return this.opts.peers?.().find((p) => p.id === node)?.endpoint ?? this.endpoint;
   }
 
   /** The hint names the key's partition and its leader: this node when it executed the
@@ -292,23 +297,41 @@ export class WorkerBackend implements KahunaBackend {
 
   membership(): Promise<MembershipResponse> {
     const members = [{ id: this.opts.nodeId, endpoint: this.endpoint },
-      ...(this.opts.peers ?? [])].sort((a, b) => a.id - b.id);
+      ...(this.opts.peers?.() ?? [])].sort((a, b) => a.id - b.id);
+    const role = (id: number): number => {
+      const r = this.opts.roleOf?.(id) ?? 'voter';
+      return r === 'voter' ? MemberRole.Voter : r === 'learner' ? MemberRole.Learner
+        : MemberRole.NotMember;
+    };
     return Promise.resolve({
-      membershipVersion: 1, localRole: MemberRole.Voter, initialized: true,
-      members: members.map((m) => ({ endpoint: m.endpoint, nodeId: m.id,
-        role: MemberRole.Voter, joinedVersion: 1 })),
+      membershipVersion: 1, localRole: role(this.opts.nodeId), initialized: true,
+      members: members.filter((m) => role(m.id) !== MemberRole.NotMember)
+        .map((m) => ({ endpoint: m.endpoint, nodeId: m.id, role: role(m.id), joinedVersion: 1 })),
     });
   }
 
   /** The only voter cannot leave: Kahuna refuses a leave that would lose the quorum. */
-  leave(): Promise<LeaveResponse> {
-    return Promise.resolve({
+  async leave(): Promise<LeaveResponse> {
+    const refused = (reason: string): LeaveResponse => ({
       left: false, outcome: LeaveOutcome.RefusedInsufficientVoters, membershipVersion: 1,
-      retryable: false, drained: false,
-      reason: (this.opts.peers?.length ?? 0) === 0
-        ? 'this node is the only voter of a single-node cluster; it cannot leave'
-        : 'this Honu version does not remove members from a running cluster',
-    });
+      retryable: false, drained: false, reason });
+    if (this.opts.leave === undefined) {
+      return refused('this node is the only voter of a single-node cluster; it cannot leave');
+    }
+    const res = await this.opts.leave();
+    switch (res.outcome) {
+      case 'committed':
+        return { left: true, outcome: LeaveOutcome.Committed, membershipVersion: 1,
+          retryable: false, drained: false, reason: 'removed from every partition' };
+      case 'not-a-member':
+        return { left: false, outcome: LeaveOutcome.NotAMember, membershipVersion: 1,
+          retryable: false, drained: false, reason: 'this node is not a member' };
+      case 'refused-last-voter':
+        return refused('this node is the last voter; the cluster cannot lose it');
+      case 'timeout':
+        return { left: false, outcome: LeaveOutcome.Timeout, membershipVersion: 1,
+          retryable: true, drained: false, reason: res.detail };
+    }
   }
 
   /** Full replication (factor 0): every partition is active here, no replica sets. */

@@ -99,6 +99,7 @@ export class PeerTransport {
   private readonly log: Logger | undefined;
   /** Unknown peer ids already warned about (one line each, not one per send). */
   private readonly unknownPeers = new Set<number>();
+  private readonly hooks: ConstructorParameters<typeof PeerLink>[1];
   private flushScheduled: NodeJS.Immediate | null = null;
   private started = false;
   private closing: Promise<void> | null = null;
@@ -106,16 +107,14 @@ export class PeerTransport {
   constructor(private readonly opts: PeerTransportOptions) {
     assert(Number.isInteger(opts.nodeId) && opts.nodeId > 0, 'nodeId must be a positive integer');
     this.log = opts.log?.child({ part: 'peer' });
-    const hooks = {
+    this.hooks = {
       nodeId: opts.nodeId, log: this.log, stats: this.stats, random: Math.random,
       stateChanged: (peer: number, connected: boolean) => this.peerState(peer, connected),
       requestsFailed: (peer: number, ids: readonly number[]) => this.reportFailed(peer, ids),
     };
     for (const address of opts.peers) {
-      assert(Number.isInteger(address.id) && address.id > 0, 'peer id must be positive');
-      assert(address.id !== opts.nodeId, 'the peer list holds this node itself');
       assert(!this.links.has(address.id), 'the peer list holds an id twice');
-      this.links.set(address.id, new PeerLink(address, hooks));
+      this.addPeer(address);
     }
     this.inbound = new PeerInboundServer({
       nodeId: opts.nodeId, log: this.log, stats: this.stats,
@@ -129,6 +128,36 @@ export class PeerTransport {
     server.addService(peerServiceDefinition, {
       exchange: (call: Parameters<PeerInboundServer['serve']>[0]) => this.inbound.serve(call),
     });
+  }
+
+  /** A node that joined the cluster: dialed from now on (at once if started). A known id with
+   *  another address is redialed there. */
+  addPeer(address: PeerAddress): void {
+    assert(Number.isInteger(address.id) && address.id > 0, 'peer id must be positive');
+    assert(address.id !== this.opts.nodeId, 'the peer list holds this node itself');
+    if (this.closing !== null) return;
+    const old = this.links.get(address.id);
+    if (old !== undefined) {
+      if (old.address.host === address.host && old.address.port === address.port) return;
+      void old.close();
+    }
+    const link = new PeerLink(address, this.hooks);
+    this.links.set(address.id, link);
+    this.unknownPeers.delete(address.id);
+    if (this.started) link.start();
+  }
+
+  /** A node that left the cluster: its stream is closed and it is not dialed again. */
+  removePeer(id: number): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    void link.close();
+  }
+
+  /** Ids of the peers this transport dials. */
+  peerIds(): number[] {
+    return [...this.links.keys()].sort((a, b) => a - b);
   }
 
   /** Dials every peer; redials with backoff forever until close(). */
