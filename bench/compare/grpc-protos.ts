@@ -2,8 +2,8 @@
 // a row: Honu's KeyValuer from proto/keyvalues.proto (as kahuna-ts loads its copy) and etcd's KV
 // and Lease from bench/compare/etcd-rpc.proto (a subset written for this benchmark). Options as
 // test/grpc/harness.ts: keepCase, longs as numbers (etcd: strings), no defaults filled in (a
-// proto3 zero value, e.g. Type 0, decodes as absent), oneofs named. The .proto files are read from the source tree
-// (tsc does not copy them to dist/).
+// proto3 zero value, e.g. Type 0, decodes as absent), oneofs named. The .proto files are read
+// from the source tree (tsc does not copy them to dist/).
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
