@@ -32,9 +32,25 @@ describe('defaults', () => {
     const workers = Math.min(8, Math.max(1, availableParallelism() - 1));
     expect(config).toEqual({
       host: '0.0.0.0', port: 2070, nodeId: 1, partitions: 8, workers, logLevel: 'info',
-      dataDir: resolve('data'), tls: null,
+      dataDir: resolve('data'), tls: null, checkpointEntries: 20_000, join: null,
       initialCluster: [{ id: 1, host: '127.0.0.1', port: 2070 }],
     });
+  });
+
+  test('--join names a member to join through; it excludes --initial-cluster', () => {
+    expect(parseServerArgs(['--node-id', '4', '--join', '10.0.0.1:2070'], {}).join)
+      .toEqual({ host: '10.0.0.1', port: 2070 });
+    expect(parseServerArgs([], { HONU_JOIN: 'a.example:9' }).join)
+      .toEqual({ host: 'a.example', port: 9 });
+    expect(errorOf(['--join', 'nohost'], {})).toContain('host:port');
+    expect(errorOf(['--join', 'a:99999'], {})).toContain('port');
+    expect(errorOf(['--join', 'a:1', '--initial-cluster', '1=a:2'], {}))
+      .toContain('exclude each other');
+  });
+
+  test('--checkpoint-entries sets how often a partition checkpoints', () => {
+    expect(parseServerArgs(['--checkpoint-entries', '50'], {}).checkpointEntries).toBe(50);
+    expect(errorOf(['--checkpoint-entries', '0'], {})).toContain('checkpoint-entries');
   });
 
   test('the default cluster follows --port, --host and --node-id', () => {
