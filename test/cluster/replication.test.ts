@@ -99,11 +99,13 @@ describe('a three-node cluster', () => {
       // forwards): the survivors must serve writes for every key within 5 s.
       await c.kill(1, 'SIGKILL');
       const killedAt = Date.now();
-      for (let i = 0; i < 20; i++) {
-        expect(await setOk(c, 2, `k/${i}`, 'b', 5_000)).toBe(Kv.Set);
-        acked.set(`k/${i}`, 'b');
-      }
-      expect(Date.now() - killedAt).toBeLessThan(5_000 + 20 * 500);
+      // Every key (all 8 partitions, some led by node 1) takes a write within 5 s of the kill.
+      const firstWrites = await Promise.all([...acked.keys()].map(async (key) => {
+        expect(await setOk(c, 2, key, 'b', 5_000)).toBe(Kv.Set);
+        acked.set(key, 'b');
+        return Date.now() - killedAt;
+      }));
+      expect(Math.max(...firstWrites)).toBeLessThan(5_000);
       await c.restart(1);
       // Node 1 caught up: with node 2 gone, nodes 1 and 3 form the quorum and must hold every
       // acknowledged write.
