@@ -125,10 +125,7 @@ export async function startNode(config: NodeConfig,
     throw e;
   }
   // The members file names this node at the port it really listens on (--port 0 in tests).
-  writeMembersFile(config.dataDir, { bootstrap: membersFile.bootstrap,
-    addresses: [...membersFile.addresses.filter((m) => m.id !== config.nodeId),
-      { id: config.nodeId, host: selfHost(config), port: listener.port }]
-      .sort((a, b) => a.id - b.id) });
+  members.setSelf({ id: config.nodeId, host: selfHost(config), port: listener.port });
   transport.start();
   const balancer = new LeaderBalancer({
     nodeId: config.nodeId, partitions: config.partitions,
@@ -173,11 +170,15 @@ function selfHost(config: NodeConfig): string {
 async function resolveMembers(config: NodeConfig, log: Logger): Promise<MembersFile> {
   const known = readMembersFile(config.dataDir);
   if (known !== null) {
-    // Members from --initial-cluster that the file does not have yet are added.
-    const ids = new Set(known.addresses.map((a) => a.id));
-    const extra = config.join === null
-      ? config.initialCluster.filter((m) => !ids.has(m.id)) : [];
-    return { bootstrap: known.bootstrap, addresses: [...known.addresses, ...extra] };
+    // The file adds the nodes that joined later; for the nodes --initial-cluster lists, its
+    // addresses win (the operator's flags, e.g. a proxy in front of a peer).
+    if (config.join !== null) return known;
+    const listed = new Map(config.initialCluster.map((m) => [m.id, m]));
+    const addresses = [
+      ...known.addresses.filter((a) => !listed.has(a.id)),
+      ...config.initialCluster.map((m) => ({ id: m.id, host: m.host, port: m.port })),
+    ].sort((a, b) => a.id - b.id);
+    return { bootstrap: known.bootstrap, addresses };
   }
   if (config.join === null) {
     return { bootstrap: config.initialCluster.map((m) => m.id),

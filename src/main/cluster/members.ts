@@ -84,6 +84,12 @@ export class MemberRegistry {
     return this.bootstrap;
   }
 
+  /** This node's own address (where it really listens); written to members.json. */
+  setSelf(address: MemberAddress): void {
+    this.addresses.set(address.id, address);
+    this.persist();
+  }
+
   /** Every known member but this node. */
   peers(): MemberAddress[] {
     return [...this.addresses.values()].filter((a) => a.id !== this.opts.nodeId)
