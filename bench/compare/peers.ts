@@ -49,7 +49,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function spawnPeer(name: string, file: string, args: string[], port: number,
+export function spawnPeer(name: string, file: string, args: string[], port: number,
   dataDir: string | null, env?: NodeJS.ProcessEnv): Peer {
   const proc = spawn(file, args, {
     stdio: ['ignore', 'pipe', 'pipe'], ...(env === undefined ? {} : { env }),
@@ -71,7 +71,7 @@ function spawnPeer(name: string, file: string, args: string[], port: number,
   return peer;
 }
 
-async function waitFor(peer: Peer, probe: () => Promise<boolean>): Promise<void> {
+export async function waitFor(peer: Peer, probe: () => Promise<boolean>): Promise<void> {
   const until = Date.now() + startWaitMs;
   for (;;) {
     try {

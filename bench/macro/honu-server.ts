@@ -44,12 +44,16 @@ export function noteProblem(server: Server, problem: ServerProblem): void {
   process.stderr.write(`server ${problem.stream}: ${problem.text}\n`);
 }
 
-export async function startServer(): Promise<Server> {
+/** `extraArgs` follow the defaults (a repeated flag wins: `--port 2071` replaces `--port 0`);
+ *  bench/compare/cluster.ts starts cluster members with --node-id and --initial-cluster. The
+ *  returned promise waits until GET /v1/cluster/health answers ready, so cluster members have to
+ *  be started together. */
+export async function startServer(extraArgs: readonly string[] = []): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'honu-bench-kahuna-'));
   live.dataDirs.add(dataDir);
   const proc = spawn(process.execPath,
     [join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
-      '--data-dir', dataDir],
+      '--data-dir', dataDir, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   live.children.add(proc);
   const pid = proc.pid;

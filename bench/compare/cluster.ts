@@ -1,0 +1,344 @@
+// The 3-node rows of the comparison (issue 5 item 1, issue 6's benchmark): a Honu 3-node cluster
+// vs a 3-member etcd 3.4 cluster, both on loopback on this machine.
+//   npm run bench:cluster   (= npm run build && node dist/bench/compare/cluster.js)
+//   node dist/bench/compare/cluster.js --repeats 3 --duration-ms 3000 --warmup-ms 500 \
+//     --concurrency 1,16,64 --value-bytes 64 --workloads writes,reads --balance-wait-ms 30000
+// Starts three `honu server` processes (bench/macro/honu-server.ts, each with --node-id N and
+// the same --initial-cluster over three free loopback ports, a temp data dir each, default
+// --workers), waits until every node answers GET /v1/cluster/health ready and the partition
+// leaders are spread over the nodes (GET /v1/cluster/routing on every node agreeing, leader
+// counts differing by at most one; after --balance-wait-ms it goes on and says so), then starts
+// three etcd members (bench/compare/etcd-cluster.ts). Workloads, at every --concurrency:
+//   writes  Honu REST /v1/kv/try-set durability 1 vs etcd JSON gateway /v3/kv/put
+//   reads   Honu REST /v1/kv/try-get revision -1 durability 1 vs etcd /v3/kv/range with
+//           serializable false (linearizable), over 1024 keys preloaded through node 1
+// The request bodies, key patterns and answer checks are compare.ts's (honuTargets,
+// etcdTargets): only the expected answer counts (Honu `type`, so MustRetry 101 is an error;
+// etcd header without error, one kv for a range). Load: one autocannon instance per window on
+// both sides, its HTTP/1.1 connections handed round-robin over the three nodes of the cluster
+// (connection i to node list[i % 3]); the node list is rotated by one every repeat, so at
+// concurrency 1 the three repeats hit node 1, 2 and 3 in turn, at 16 the nodes get 6/5/5
+// connections and at 64 22/21/21. Each (workload, concurrency) alternates Honu, etcd, Honu,
+// etcd ... --repeats times; a figure is the median of the repeats, throughput with min-max.
+// Every process is stopped by pid at the end (SIGTERM, SIGKILL after 5 s), temp dirs removed.
+// A missing etcd prints the install line and its rows are skipped. Prints a table and one JSON
+// line; speed is never asserted.
+import { rmSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  cell, etcdTargets, fmt, honuTargets, lat, preloadEtcd, runTarget, summarize,
+  type Measure, type Options, type Summary, type Target,
+} from './compare.js';
+import { etcdLeader, startEtcdCluster, type EtcdMember } from './etcd-cluster.js';
+import { freePort, installHint, stopPeer } from './peers.js';
+import { live, preload, startServer, stopServer } from '../macro/honu-server.js';
+import type { Server } from '../macro/honu-server.js';
+
+const workloads = ['writes', 'reads'] as const;
+type Workload = (typeof workloads)[number];
+const nodeCount = 3;
+const targetRatio = 2; // issue 5 and issue 6: >= 2x etcd as 3-node clusters
+const label: Record<Workload, string> = {
+  writes: 'durable write', reads: 'linearizable read',
+};
+const killGraceMs = 5_000;
+
+interface ClusterOptions {
+  readonly compare: Options;
+  readonly workloads: readonly Workload[];
+  readonly balanceWaitMs: number;
+}
+
+interface Row {
+  readonly workload: Workload;
+  readonly concurrency: number;
+  readonly honu: Summary;
+  readonly etcd: Summary | null;
+  readonly ratio: number;
+}
+
+function parseOptions(): ClusterOptions {
+  const { values } = parseArgs({
+    options: {
+      'repeats': { type: 'string', default: '3' },
+      'duration-ms': { type: 'string', default: '3000' },
+      'warmup-ms': { type: 'string', default: '500' },
+      'concurrency': { type: 'string', default: '1,16,64' },
+      'value-bytes': { type: 'string', default: '64' },
+      'workloads': { type: 'string', default: workloads.join(',') },
+      'balance-wait-ms': { type: 'string', default: '30000' },
+    },
+  });
+  const int = (text: string, what: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer >= ${min}`);
+    return n;
+  };
+  const chosen = values.workloads.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const w of chosen) {
+    if (!(workloads as readonly string[]).includes(w)) {
+      throw new Error(`unknown workload ${w} (known: ${workloads.join(', ')})`);
+    }
+  }
+  const compare: Options = {
+    repeats: int(values.repeats, 'repeats', 1),
+    durationMs: int(values['duration-ms'], 'duration-ms', 100),
+    warmupMs: int(values['warmup-ms'], 'warmup-ms', 0),
+    concurrency: values.concurrency.split(',').map((s) => int(s, 'concurrency', 1)),
+    valueBytes: int(values['value-bytes'], 'value-bytes', 1),
+    workloads: chosen as Workload[],
+    grpcProcs: 1, grpcWarmupMs: 0, smoke: false, // no gRPC rows here
+  };
+  return { compare, workloads: chosen as Workload[],
+    balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0) };
+}
+
+// ------------------------------------------------------------------ the Honu cluster
+
+/** Three honu servers started together (each waits for the others before it reports ready).
+ *  Whatever started is returned in `nodes` even when another failed (`error`). */
+async function startHonuCluster(): Promise<{ nodes: Server[]; error: unknown }> {
+  const ports: number[] = [];
+  for (let i = 0; i < nodeCount; i += 1) ports.push(await freePort());
+  const initialCluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
+  const settled = await Promise.allSettled(ports.map((port, i) => startServer([
+    '--port', String(port), '--node-id', String(i + 1), '--initial-cluster', initialCluster,
+  ])));
+  const nodes: Server[] = [];
+  let error: unknown = null;
+  for (const s of settled) {
+    if (s.status === 'fulfilled') nodes.push(s.value);
+    else error ??= s.reason;
+  }
+  return { nodes, error };
+}
+
+/** Partition id -> leader node id (1..3) as `node` sees it, from GET /v1/cluster/routing. */
+async function leadersSeenBy(node: Server, nodes: readonly Server[]): Promise<Map<number, number>> {
+  const res = await fetch(`http://127.0.0.1:${node.port}/v1/cluster/routing`);
+  const body = (await res.json()) as { leaders?: Array<{ partitionId: number; endpoint: string }> };
+  const leaders = new Map<number, number>();
+  for (const l of body.leaders ?? []) {
+    const i = nodes.findIndex((n) => l.endpoint.endsWith(`:${n.port}`));
+    leaders.set(l.partitionId, i + 1); // 0: an endpoint that is no node of ours
+  }
+  return leaders;
+}
+
+interface Balance {
+  /** Leader count per node, node 1 first; null if the nodes disagreed or did not answer. */
+  readonly counts: number[] | null;
+  readonly balanced: boolean;
+  readonly waitedMs: number;
+}
+
+/** Polls until every node is healthy, all name the same leaders and the leader counts per node
+ *  differ by at most one, or `waitMs` has passed. */
+async function waitBalanced(nodes: readonly Server[], waitMs: number): Promise<Balance> {
+  const started = Date.now();
+  let counts: number[] | null = null;
+  for (;;) {
+    counts = null;
+    try {
+      const health = await Promise.all(nodes.map(async (n) => {
+        const res = await fetch(`http://127.0.0.1:${n.port}/v1/cluster/health`);
+        return res.status === 200 && ((await res.json()) as { ready?: boolean }).ready === true;
+      }));
+      const views = await Promise.all(nodes.map((n) => leadersSeenBy(n, nodes)));
+      const first = JSON.stringify([...views[0]!.entries()].sort((a, b) => a[0] - b[0]));
+      const agree = views.every((v) =>
+        JSON.stringify([...v.entries()].sort((a, b) => a[0] - b[0])) === first);
+      if (health.every((h) => h) && agree && views[0]!.size > 0) {
+        counts = nodes.map((_, i) => [...views[0]!.values()].filter((id) => id === i + 1).length);
+        if (Math.max(...counts) - Math.min(...counts) <= 1) {
+          return { counts, balanced: true, waitedMs: Date.now() - started };
+        }
+      }
+    } catch {
+      // a node did not answer: try again
+    }
+    if (Date.now() - started >= waitMs) {
+      return { counts, balanced: false, waitedMs: Date.now() - started };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const describeBalance = (b: Balance): string => (b.counts === null
+  ? `unknown (nodes disagreed or did not answer after ${b.waitedMs} ms)`
+  : `${b.counts.map((c, i) => `node ${i + 1}: ${c}`).join(', ')}` +
+    `${b.balanced ? '' : ' (NOT balanced)'}`);
+
+// ------------------------------------------------------------------ output
+
+function printTable(rows: readonly Row[], options: ClusterOptions): void {
+  const o = options.compare;
+  console.log(`3-node cluster benchmark, node ${process.version}, ${availableParallelism()} ` +
+    `cores (${cpus()[0]?.model ?? '?'}), Honu 3 nodes vs etcd 3 members on loopback, all 6 ` +
+    `servers and the load generator on the same cores, ${o.repeats} repeat(s) x ` +
+    `(${o.warmupMs} ms warm-up + ${o.durationMs} ms), A B alternating, medians (min-max), ` +
+    `${o.valueBytes}-byte values, autocannon connections round-robin over the 3 nodes`);
+  console.log('| workload | conc | Honu ops/s (min-max) | Honu p50 / p99 ms | ' +
+    'etcd ops/s (min-max) | etcd p50 / p99 ms | Honu/etcd | target | errors H/E |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const goal = r.etcd === null ? '-'
+      : `>= ${targetRatio}x ${r.ratio >= targetRatio ? 'met' : 'not met'}`;
+    console.log(`| ${label[r.workload]} | ${r.concurrency} | ${cell(r.honu)} | ${lat(r.honu)} | ` +
+      `${r.etcd === null ? '-' : cell(r.etcd)} | ${r.etcd === null ? '-' : lat(r.etcd)} | ` +
+      `${fmt(r.ratio, 2)} | ${goal} | ${r.honu.errors}/${r.etcd?.errors ?? '-'} |`);
+  }
+  for (const r of rows) {
+    for (const s of [r.honu, r.etcd]) {
+      if (s !== null && s.errors > 0) {
+        console.log(`errors ${r.workload} c${r.concurrency} ${s.target}: ` +
+          JSON.stringify(s.errorDetail));
+      }
+    }
+  }
+  console.log('targets (issue 5, issue 6), 3-node clusters:');
+  for (const w of options.workloads) {
+    const mine = rows.filter((r) => r.workload === w && r.etcd !== null);
+    if (mine.length === 0) {
+      console.log(`  ${label[w]} >= ${targetRatio}x etcd 3-node: not measured`);
+      continue;
+    }
+    const met = mine.filter((r) => r.ratio >= targetRatio).map((r) => r.concurrency);
+    const verdict = met.length === mine.length ? 'met'
+      : met.length === 0 ? 'not met' : `met only at concurrency ${met.join(', ')}`;
+    console.log(`  ${label[w]} >= ${targetRatio}x etcd 3-node: ${verdict} (` +
+      mine.map((r) => `c${r.concurrency} ${fmt(r.ratio, 2)}x`).join(', ') + ')');
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const rotate = <T>(xs: readonly T[], by: number): T[] =>
+  xs.map((_, i) => xs[(i + by) % xs.length]!);
+
+/** Whatever is still alive in `live` (a start that failed half-way): SIGTERM, then SIGKILL. */
+async function sweepLive(): Promise<number> {
+  const left = [...live.children].filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of left) if (c.pid !== undefined) process.kill(c.pid, 'SIGTERM');
+  const until = Date.now() + killGraceMs;
+  while (left.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const c of left) {
+    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+      process.kill(c.pid, 'SIGKILL');
+    }
+  }
+  for (const dir of live.dataDirs) rmSync(dir, { recursive: true, force: true });
+  live.dataDirs.clear();
+  return left.length;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const o = options.compare;
+  const runId = Date.now().toString(36);
+  const startedAt = Date.now();
+  const rows: Row[] = [];
+  const stops: Record<string, string> = {};
+  const problems: Record<string, string[]> = {};
+  const notes: Record<string, string> = {};
+  let nodes: Server[] = [];
+  let etcd: EtcdMember[] | null = null;
+  let failure: unknown = null;
+  try {
+    const honu = await startHonuCluster();
+    nodes = honu.nodes;
+    if (honu.error !== null) throw honu.error;
+    const before = await waitBalanced(nodes, options.balanceWaitMs);
+    notes['honu leaders before'] = `${describeBalance(before)}, waited ${before.waitedMs} ms ` +
+      'after every node was ready';
+    process.stderr.write(`honu leaders: ${notes['honu leaders before']}\n`);
+    etcd = await startEtcdCluster(nodeCount);
+    if (etcd === null) {
+      console.log(`etcd is not installed: its rows are skipped (install: ${installHint})`);
+    } else {
+      notes['etcd leader before'] = await etcdLeader(etcd);
+    }
+    if (options.workloads.includes('reads')) {
+      await preload(nodes[0]!, 1, o.valueBytes);
+      if (etcd !== null) await preloadEtcd(etcd[0]!, o.valueBytes);
+    }
+    const honuT = honuTargets(nodes[0]!, o.valueBytes);
+    const etcdT = etcd === null ? null : etcdTargets(etcd[0]!, o.valueBytes);
+    const honuUrls = nodes.map((n) => `http://127.0.0.1:${n.port}`);
+    const etcdUrls = (etcd ?? []).map((m) => `http://127.0.0.1:${m.port}`);
+    const spread = (t: Target, urls: readonly string[], rep: number): Target => {
+      if (t.kind !== 'http') throw new Error('cluster rows are HTTP only');
+      return { ...t, urls: rotate(urls, rep) };
+    };
+    for (const w of options.workloads) {
+      for (const c of o.concurrency) {
+        const honuRuns: Measure[] = [];
+        const etcdRuns: Measure[] = [];
+        for (let rep = 0; rep < o.repeats; rep += 1) {
+          const gone = [...nodes, ...(etcd ?? [])].find((p) => p.exit !== null);
+          if (gone !== undefined) throw new Error('a server process is gone; stopping');
+          const tag = `${runId}-c${w}-${c}-${rep}`;
+          honuRuns.push(await runTarget(spread(honuT[w], honuUrls, rep), c, o, tag));
+          if (etcdT !== null) {
+            etcdRuns.push(await runTarget(spread(etcdT[w], etcdUrls, rep), c, o, tag));
+          }
+        }
+        const h = summarize('Honu', honuRuns);
+        const e = etcdT === null ? null : summarize('etcd', etcdRuns);
+        rows.push({ workload: w, concurrency: c, honu: h, etcd: e,
+          ratio: e === null ? Number.NaN : h.opsPerSec / e.opsPerSec });
+        process.stderr.write(`done ${w} c${c}: Honu ${fmt(h.opsPerSec)}/s` +
+          `${e === null ? '' : `, etcd ${fmt(e.opsPerSec)}/s`}\n`);
+      }
+    }
+    const after = await waitBalanced(nodes, 0);
+    notes['honu leaders after'] = describeBalance(after);
+    if (etcd !== null) notes['etcd leader after'] = await etcdLeader(etcd);
+  } catch (e) {
+    failure = e;
+  } finally {
+    for (const m of etcd ?? []) {
+      stops[m.memberName] = await stopPeer(m);
+      if (m.problems.length > 0) problems[m.memberName] = m.problems;
+    }
+    for (const [i, n] of nodes.entries()) {
+      stops[`honu-${i + 1}`] = (await stopServer(n)).how;
+      if (n.problemCount > 0) {
+        problems[`honu-${i + 1}`] = [`${n.problemCount} line(s)`, ...n.problems.map((p) => p.text)];
+      }
+    }
+    const swept = await sweepLive();
+    if (swept > 0) stops['left over'] = `${swept} process(es) SIGTERM/SIGKILL`;
+  }
+  printTable(rows, options);
+  for (const [k, v] of Object.entries(notes)) console.log(`${k}: ${v}`);
+  console.log(`stopped: ${Object.entries(stops).map(([k, v]) => `${k} ${v}`).join('; ')}`);
+  for (const [name, lines] of Object.entries(problems)) {
+    console.log(`${name}: ${lines.length} problem line(s): ${lines.slice(0, 5).join(' | ')}`);
+  }
+  console.log(`elapsed ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+  console.log(JSON.stringify({ bench: 'compare-cluster', node: process.version,
+    cores: availableParallelism(), options: { ...o, balanceWaitMs: options.balanceWaitMs },
+    notes, stops, problems,
+    rows: rows.map((r) => ({ ...r, honu: { ...r.honu, runs: r.honu.runs.length },
+      etcd: r.etcd === null ? null : { ...r.etcd, runs: r.etcd.runs.length } })) }));
+  if (failure !== null) throw failure;
+}
+
+process.once('SIGINT', () => {
+  for (const child of live.children) {
+    if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }
+  for (const dir of live.dataDirs) rmSync(dir, { recursive: true, force: true });
+  process.exit(130);
+});
+
+try {
+  await main();
+} catch (e) {
+  process.stderr.write(`cluster bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+}
