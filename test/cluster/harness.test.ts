@@ -169,6 +169,29 @@ describe('TCP proxy (per directed link)', () => {
     socket.destroy();
   });
 
+  it('lossy breaks connections at the given rate, and 0 turns it off', async () => {
+    let draws = 0;
+    // Deterministic: every third chunk is lost.
+    proxy.lossy(0.5, () => (++draws % 3 === 0 ? 0 : 0.99));
+    let broken = 0;
+    for (let i = 0; i < 6; i++) {
+      const socket = await dial(proxy.port);
+      try {
+        await roundTrip(socket, Buffer.from(`chunk ${i}`));
+      } catch {
+        broken += 1;
+      }
+      socket.destroy();
+    }
+    expect(broken).toBe(2);
+    expect(proxy.lostConnections).toBe(2);
+    proxy.lossy(0);
+    const socket = await dial(proxy.port);
+    expect((await roundTrip(socket, Buffer.from('clean'))).toString()).toBe('clean');
+    socket.destroy();
+    expect(() => proxy.lossy(2)).toThrow();
+  });
+
   it('a target that is down shows as a reset connection', async () => {
     const lonely = await startProxy({ port: 1 }); // nothing listens on port 1
     expect(await attempt(lonely.port, 'x')).toBe('reset');

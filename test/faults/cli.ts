@@ -1,5 +1,5 @@
 // npm run jepsen -- --workload register|lock|sequencer|durability|all
-//                   [--faults kill,pause,partition,slow|none] [--time SECONDS] [--seed N]
+//                   [--faults kill,pause,partition,slow,lossy|none] [--time SECONDS] [--seed N]
 //                   [--nodes 3] [--out DIR] [--clients 5]
 // npm run jepsen -- --check DIR [--workload W]
 //
@@ -20,7 +20,7 @@ import { checkHistory, defaultOutDir, runJepsen } from './runner.js';
 import { workloadNames, type WorkloadName } from './workloads.js';
 
 const usage = 'usage: npm run jepsen -- --workload register|lock|sequencer|durability|all ' +
-  '[--faults kill,pause,partition,slow|none] [--time SECONDS] [--seed N] [--nodes 3] ' +
+  '[--faults kill,pause,partition,slow,lossy|none] [--time SECONDS] [--seed N] [--nodes 3] ' +
   '[--out DIR] [--clients 5]\n       npm run jepsen -- --check DIR [--workload W]';
 
 const windowLinesMax = 80;
@@ -35,7 +35,7 @@ try {
   parsed = parseArgs({
     options: {
       workload: { type: 'string' },
-      faults: { type: 'string', default: 'kill,pause,partition,slow' },
+      faults: { type: 'string', default: 'kill,pause,partition,slow,lossy' },
       time: { type: 'string', default: '60' },
       seed: { type: 'string' },
       nodes: { type: 'string', default: '3' },

@@ -21,14 +21,15 @@ const seedBase = process.env['HONU_JEPSEN_SEED'];
 describe('fault injection: short runs on a real three-node cluster', () => {
   for (const [index, workload] of workloadNames.entries()) {
     const seed = seedBase === undefined ? fixedSeeds[workload] : Number(seedBase) + index;
-    it(`${workload} stays valid under kill, pause and partition (seed ${seed})`, async () => {
+    const title = `${workload} stays valid under kill, pause, partition and lossy links`;
+    it(`${title} (seed ${seed})`, async () => {
       const lines: string[] = [];
       const outDir = mkdtempSync(join(tmpdir(), `honu-jepsen-${workload}-${seed}-`));
-      const result = await runJepsen({ workload, faults: ['kill', 'pause', 'partition'],
+      const result = await runJepsen({ workload, faults: ['kill', 'pause', 'partition', 'lossy'],
         timeSec, seed, nodes: 3, outDir, log: (line) => lines.push(line) });
       const report = [
         `seed ${seed}, output in ${outDir} ` +
-          `(replay: npm run jepsen -- --workload ${workload} --faults kill,pause,partition ` +
+          `(replay: npm run jepsen -- --workload ${workload} --faults kill,pause,partition,lossy ` +
           `--time ${timeSec} --seed ${seed})`,
         ...lines, ...result.verdict.problems,
         ...result.verdict.window.map((op) => JSON.stringify(op)),

@@ -9,7 +9,9 @@
 //              GET /v1/cluster/routing, leaders[].endpoint); a random minority/majority split;
 //              a bridge (two sides that only one node talks to); a one-way cut (a node's
 //              outgoing or incoming links only); links refused or blackholed at random;
-//   slow       every link, or one node's links, delayed by tens to hundreds of ms.
+//   slow       every link, or one node's links, delayed by tens to hundreds of ms;
+//   lossy      some directed links lose chunks (each lost chunk breaks the TCP connection, the
+//              sender redials: what a lossy network looks like above TCP).
 // At most a minority is down, paused or cut off at any time, so the cluster can make progress.
 // At the end everything is healed (resumed, restarted, links healed, delays removed). The runner
 // then keeps a quiet period. `crashAll()` is the durability workload's full-cluster crash: every
@@ -20,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SeededPrng } from '../../src/core/raft/prng.js';
 import type { Cluster, ClusterProxies, CutMode } from '../helpers/cluster.js';
 
-export const faultNames = ['kill', 'pause', 'partition', 'slow'] as const;
+export const faultNames = ['kill', 'pause', 'partition', 'slow', 'lossy'] as const;
 export type FaultName = (typeof faultNames)[number];
 
 /** One nemesis action; `atMs` on the run's clock. */
@@ -63,6 +65,7 @@ const holdMs: Readonly<Record<FaultName, readonly [number, number]>> = {
   pause: [2_500, 5_000],
   partition: [3_000, 7_000],
   slow: [3_000, 6_000],
+  lossy: [3_000, 6_000],
 };
 
 export class Nemesis {
@@ -130,6 +133,7 @@ export class Nemesis {
       case 'pause': return this.#pause(holdMs);
       case 'partition': return this.#partition(holdMs);
       case 'slow': return this.#slow(holdMs);
+      case 'lossy': return this.#lossy(holdMs);
     }
   }
 
@@ -285,6 +289,28 @@ export class Nemesis {
     this.#event('end', 'slow', 'delays removed');
   }
 
+  /** Half of the directed links (at least one) lose 2-20% of their chunks. */
+  async #lossy(holdMs: number): Promise<void> {
+    const links: [number, number][] = [];
+    for (const a of this.#ids) for (const b of this.#ids) if (a !== b) links.push([a, b]);
+    const chosen = links.filter(() => this.#prng.chance(0.5));
+    if (chosen.length === 0) chosen.push(links[this.#prng.nextInt(links.length)]!);
+    const probability = (2 + this.#prng.nextInt(19)) / 100;
+    // Its own stream: network events draw from it, so the schedule's stream stays replayable.
+    const loss = this.#prng.fork(`lossy-${this.events.length}`);
+    const random = (): number => loss.nextInt(1_000_000) / 1_000_000;
+    for (const [a, b] of chosen) this.#proxies.lossy(a, b, probability, random);
+    this.#event('start', 'lossy', `${chosen.map(([a, b]) => `${a}->${b}`).join(' ')} lose ` +
+      `${Math.round(probability * 100)}% for ${holdMs} ms`);
+    await sleep(holdMs);
+    this.#clearLoss();
+    this.#event('end', 'lossy', 'links no longer lossy');
+  }
+
+  #clearLoss(): void {
+    for (const a of this.#ids) for (const b of this.#ids) if (a !== b) this.#proxies.lossy(a, b, 0);
+  }
+
   #clearDelays(): void {
     for (const a of this.#ids) for (const b of this.#ids) if (a !== b) this.#proxies.delay(a, b, 0);
   }
@@ -293,6 +319,7 @@ export class Nemesis {
   async healAll(): Promise<void> {
     this.#proxies.healAll();
     this.#clearDelays();
+    this.#clearLoss();
     const paused = this.#cluster.nodes.filter((n) => n.running && n.paused).map((n) => n.id);
     await Promise.all(paused.map((id) => this.#cluster.resume(id)));
     const down = this.#cluster.nodes.filter((n) => !n.running).map((n) => n.id);

@@ -145,6 +145,8 @@ export interface ClusterProxies {
   cut(from: number, to: number, mode?: CutMode): void;
   heal(from: number, to: number): void;
   delay(from: number, to: number, ms: number): void;
+  /** Makes the link from -> to lossy (TcpProxy.lossy). */
+  lossy(from: number, to: number, probability: number, random?: () => number): void;
   /** Cuts both directions of every link between `id` and the others. */
   isolate(id: number, mode?: CutMode): void;
   /** Cuts both directions of every link between nodes of different groups. */
@@ -178,6 +180,16 @@ export interface TcpProxy {
    * pair has its own proxy.
    */
   delay(ms: number): void;
+  /**
+   * A lossy link, as TCP sees one: each chunk from the dialing side is lost with `probability`,
+   * and a lost chunk breaks the connection (both sockets reset, whatever was in flight gone);
+   * the dialer reconnects. `random` (default Math.random) decides, so a seeded run can pass
+   * its own. 0 turns it off.
+   */
+  lossy(probability: number, random?: () => number): void;
+  readonly lossProbability: number;
+  /** Connections broken by lossy(). */
+  readonly lostConnections: number;
   close(): Promise<void>;
 }
 
@@ -198,6 +210,7 @@ class ProxyPipe {
   readonly #to: Socket;
   readonly #delayMs: () => number;
   readonly #held: () => boolean;
+  readonly #lose: () => boolean;
   readonly #queue: { chunk: Buffer; at: number }[] = [];
   #queuedBytes = 0;
   #lastAt = 0;
@@ -210,11 +223,13 @@ class ProxyPipe {
     return this.#ended;
   }
 
-  constructor(from: Socket, to: Socket, delayMs: () => number, held: () => boolean) {
+  constructor(from: Socket, to: Socket, delayMs: () => number, held: () => boolean,
+    lose: () => boolean = () => false) {
     this.#from = from;
     this.#to = to;
     this.#delayMs = delayMs;
     this.#held = held;
+    this.#lose = lose;
     from.on('data', (chunk: Buffer) => this.#onData(chunk));
     from.on('end', () => {
       this.#ended = true;
@@ -227,6 +242,7 @@ class ProxyPipe {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#lose()) return; // the connection was reset: the chunk is gone
     const delayMs = this.#delayMs();
     if (delayMs === 0 && this.#queue.length === 0 && !this.#held()) {
       this.#write(chunk);
@@ -314,7 +330,13 @@ class ProxyConnection {
     upstream.on('error', () => this.reset()); // target down: the dialer sees a reset
     upstream.on('close', () => this.#onClose(upstream));
     const held = (): boolean => this.#proxy.state === 'blackhole';
-    this.#toUpstream = new ProxyPipe(this.client, upstream, () => this.#proxy.delayMs, held);
+    const lose = (): boolean => {
+      if (!this.#proxy.loses()) return false;
+      this.reset();
+      return true;
+    };
+    this.#toUpstream = new ProxyPipe(this.client, upstream, () => this.#proxy.delayMs, held,
+      lose);
     this.#toClient = new ProxyPipe(upstream, this.client, () => 0, held);
     this.update();
   }
@@ -367,6 +389,9 @@ class LinkProxy implements TcpProxy {
   state: 'open' | CutMode = 'open';
   delayMs = 0;
   acceptedConnections = 0;
+  lossProbability = 0;
+  lostConnections = 0;
+  #random: () => number = Math.random;
   readonly #server: Server;
   readonly #connections = new Set<ProxyConnection>();
   #port = 0;
@@ -432,6 +457,21 @@ class LinkProxy implements TcpProxy {
   delay(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new Error(`delay must be >= 0 ms (got ${ms})`);
     this.delayMs = ms;
+  }
+
+  lossy(probability: number, random: () => number = Math.random): void {
+    if (!(probability >= 0 && probability <= 1)) {
+      throw new Error(`loss probability must be in [0, 1] (got ${probability})`);
+    }
+    this.lossProbability = probability;
+    this.#random = random;
+  }
+
+  /** One chunk's fate on a lossy link (counts the connection it breaks). */
+  loses(): boolean {
+    if (this.lossProbability === 0 || this.#random() >= this.lossProbability) return false;
+    this.lostConnections++;
+    return true;
   }
 
   close(): Promise<void> {
@@ -713,6 +753,10 @@ class ProxyLinks implements ClusterProxies {
 
   delay(from: number, to: number, ms: number): void {
     this.link(from, to).delay(ms);
+  }
+
+  lossy(from: number, to: number, probability: number, random?: () => number): void {
+    this.link(from, to).lossy(probability, random);
   }
 
   isolate(id: number, mode: CutMode = 'refuse'): void {
