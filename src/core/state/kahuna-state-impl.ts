@@ -13,6 +13,7 @@ import type {
   SequenceResponse, TryLockRequest, UnlockRequest,
 } from '../api/types.js';
 import { fnvField, fnvOffset } from './codec.js';
+import type { DirtyRecord } from './dirty-set.js';
 import { StateNamespace, type KahunaStateStore, type StateRecord } from './kahuna-state.js';
 import { getByBucket, getByRange, scanByPrefix } from './kv-scan.js';
 import { KvStore } from './kv-store.js';
@@ -132,22 +133,22 @@ export class KahunaState implements KahunaStateStore {
   // ---------------------------------------------------------------- persistence
 
   takeDirty(): StateRecord[] {
-    const tagged = (namespace: number) =>
-      (r: { key: Uint8Array; value: Uint8Array | null }): StateRecord => ({ namespace, ...r });
-    return [
-      ...this.kv.takeDirty().map(tagged(StateNamespace.Kv)),
-      ...this.locks.takeDirty().map(tagged(StateNamespace.Lock)),
-      ...this.seqs.takeDirty().map(tagged(StateNamespace.Sequence)),
-    ];
+    return this.#records((part) => part.takeDirty());
   }
 
   allRecords(): StateRecord[] {
-    const tagged = (namespace: number) =>
-      (r: { key: Uint8Array; value: Uint8Array | null }): StateRecord => ({ namespace, ...r });
+    return this.#records((part) => part.allRecords());
+  }
+
+  /** `read` of each part, its records tagged with the part's namespace, in namespace order. */
+  #records(read: (part: { takeDirty(): DirtyRecord[]; allRecords(): DirtyRecord[] }) =>
+    DirtyRecord[]): StateRecord[] {
+    const tagged = (namespace: number, records: DirtyRecord[]): StateRecord[] =>
+      records.map((r) => ({ namespace, ...r }));
     return [
-      ...this.kv.allRecords().map(tagged(StateNamespace.Kv)),
-      ...this.locks.allRecords().map(tagged(StateNamespace.Lock)),
-      ...this.seqs.allRecords().map(tagged(StateNamespace.Sequence)),
+      ...tagged(StateNamespace.Kv, read(this.kv)),
+      ...tagged(StateNamespace.Lock, read(this.locks)),
+      ...tagged(StateNamespace.Sequence, read(this.seqs)),
     ];
   }
 

@@ -12,26 +12,9 @@ import { errorCodeOf, errorData, errorId } from '../../errors.js';
 import type { LeaderTable } from '../../ipc/leader-table.js';
 import { forwardTimeoutMs, workerRequestSweepMs } from '../../limits.js';
 import type { WorkerReply } from '../supervisor.js';
-
-export interface ForwardedRequest {
-  readonly id: number;
-  readonly partition: number;
-  readonly op: number;
-  readonly payload: Uint8Array;
-}
-
-export interface ForwardedReply {
-  readonly id: number;
-  readonly code: number;
-  readonly detail: string;
-  readonly payload: Uint8Array;
-}
-
-export interface PeerInbound {
-  readonly raft: readonly Uint8Array[];
-  readonly requests: readonly ForwardedRequest[];
-  readonly replies: readonly ForwardedReply[];
-}
+import type {
+  ForwardedReply, ForwardedRequest, PeerInbound,
+} from '../peer/peer-transport.js';
 
 /** What the router needs of the peer transport (src/main/peer/peer-transport.ts). */
 export interface PeerSender {
