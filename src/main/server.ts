@@ -58,16 +58,15 @@ export async function startNode(config: NodeConfig,
   // --initial-cluster gives, or that a membership change carried), the router forwards
   // requests to partition leaders, the registry follows membership changes. A single node
   // has all of them too, with no peers, so that other nodes can join it.
-  let router: ClusterRouter | null = null;
-  let registry: MemberRegistry | null = null;
-  const transport = new PeerTransport({
+  // The transport calls back only after start(), by when clusterRouter exists.
+  const transport: PeerTransport = new PeerTransport({
     nodeId: config.nodeId, peers: membersFile.addresses.filter((m) => m.id !== config.nodeId),
     log,
-    onInbound: (from, inbound) => router?.onInbound(from, inbound),
-    onPeerState: (peer, connected) => router?.onPeerState(peer, connected),
-    onRequestsFailed: (peer, ids) => router?.onRequestsFailed(peer, ids),
+    onInbound: (from, inbound) => clusterRouter.onInbound(from, inbound),
+    onPeerState: (peer, connected) => clusterRouter.onPeerState(peer, connected),
+    onRequestsFailed: (peer, ids) => clusterRouter.onRequestsFailed(peer, ids),
   });
-  registry = new MemberRegistry({
+  const members = new MemberRegistry({
     nodeId: config.nodeId, dataDir: config.dataDir, file: membersFile,
     onPeerAdded: (address) => {
       log.info({ peer: address.id, host: address.host, port: address.port }, 'member added');
@@ -78,9 +77,7 @@ export async function startNode(config: NodeConfig,
       transport.removePeer(id);
     },
   });
-  const members = registry;
-  router = new ClusterRouter(config.nodeId, supervisor, transport);
-  const clusterRouter = router;
+  const clusterRouter = new ClusterRouter(config.nodeId, supervisor, transport);
   supervisor.onRaftOut = (to, batch) => clusterRouter.sendRaft(to, batch);
   supervisor.onMembers = (event) => members.onMembers(event);
   const admin = new ClusterAdmin({
