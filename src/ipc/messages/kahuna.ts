@@ -25,6 +25,13 @@ export const KahunaOp = {
   SeqGet: 42,
   SeqDelete: 43,
   SeqReserve: 44,
+  TxLock: 50,
+  TxUnlock: 51,
+  TxRead: 52,
+  TxPrepare: 53,
+  TxFinish: 54,
+  TxDecide: 55,
+  TxPending: 56,
 } as const;
 export type KahunaOpValue = (typeof KahunaOp)[keyof typeof KahunaOp];
 
@@ -91,6 +98,30 @@ const sequenceResponse: Schema = [['type', 'num'], ['sequence', { opt: sequenceE
   ['revision', 'num']];
 const allocationResponse: Schema = [['type', 'num'], ['allocation', { opt: allocation }]];
 
+// Transactions (src/core/api/tx-types.ts).
+const txLock: Schema = [['txId', 'hlc'], ['key', 'str'], ['expiresMs', 'num'],
+  ['durability', 'num'], ['prefix', 'bool']];
+const txLockResponse: Schema = [['type', 'num'], ['holder', 'hlc']];
+const txUnlock: Schema = [['txId', 'hlc'], ['key', 'str'], ['durability', 'num'],
+  ['prefix', 'bool']];
+const txRead: Schema = [['txId', 'hlc'], ['key', 'str'], ['revision', 'num'],
+  ['readTimestamp', 'hlc'], ['durability', 'num']];
+const txReadResponse: Schema = [['type', 'num'], ['value', 'bytes?'], ['revision', 'num'],
+  ['expires', 'hlc'], ['lastModified', 'hlc'], ['lastRevision', 'num']];
+const txMutation: Schema = [['key', 'str'], ['kind', 'num'], ['value', 'bytes?'],
+  ['flags', 'num'], ['expiresMs', 'num'], ['baseRevision', 'num']];
+const txPrepare: Schema = [['txId', 'hlc'], ['durability', 'num'], ['onePhase', 'bool'],
+  ['anchorKey', 'str'], ['decisionTimeoutMs', 'num'], ['recordDecision', 'bool'],
+  ['mutations', [txMutation]], ['reads', [[['key', 'str'], ['lastRevision', 'num']]]]];
+const txPrepareResponse: Schema = [['type', 'num'], ['reason', 'str'], ['items', [writeItem]]];
+const txFinish: Schema = [['txId', 'hlc'], ['durability', 'num'], ['commit', 'bool']];
+const txFinishResponse: Schema = [['type', 'num'], ['items', [writeItem]]];
+const txDecide: Schema = [['txId', 'hlc'], ['anchorKey', 'str'], ['decision', 'num']];
+const txDecideResponse: Schema = [['type', 'num'], ['decision', 'num']];
+const txPending: Schema = [['durability', 'num'], ['limit', 'num']];
+const txPendingResponse: Schema = [['type', 'num'],
+  ['items', [[['txId', 'hlc'], ['anchorKey', 'str'], ['deadline', 'hlc']]]]];
+
 export interface OpCodec {
   readonly request: Schema;
   readonly response: Schema;
@@ -120,6 +151,13 @@ export const opCodecs: Readonly<Record<KahunaOpValue, OpCodec>> = {
   [KahunaOp.SeqGet]: { request: seqName, response: sequenceResponse, write: false },
   [KahunaOp.SeqDelete]: { request: seqName, response: sequenceResponse, write: true },
   [KahunaOp.SeqReserve]: { request: seqReserve, response: allocationResponse, write: true },
+  [KahunaOp.TxLock]: { request: txLock, response: txLockResponse, write: true },
+  [KahunaOp.TxUnlock]: { request: txUnlock, response: txLockResponse, write: true },
+  [KahunaOp.TxRead]: { request: txRead, response: txReadResponse, write: false },
+  [KahunaOp.TxPrepare]: { request: txPrepare, response: txPrepareResponse, write: true },
+  [KahunaOp.TxFinish]: { request: txFinish, response: txFinishResponse, write: true },
+  [KahunaOp.TxDecide]: { request: txDecide, response: txDecideResponse, write: true },
+  [KahunaOp.TxPending]: { request: txPending, response: txPendingResponse, write: false },
 };
 
 const kahunaOps = new Set<number>(Object.values(KahunaOp));
