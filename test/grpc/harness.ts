@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createGrpcServer } from '../../src/main/grpc/grpc-server.js';
 import type { KahunaBackend } from '../../src/core/api/types.js';
+import type { TxBackend } from '../../src/core/api/tx-types.js';
 import { FakeBackend } from '../helpers/fake-backend.js';
 
 const protoDir = join(import.meta.dirname, '..', '..', 'proto');
@@ -52,14 +53,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(first: FakeBackend = new FakeBackend()): Promise<Harness> {
+/** `tx` serves scripts, sessions and exclusive locks (default: createGrpcServer's). */
+export async function startHarness(first: FakeBackend = new FakeBackend(),
+  tx?: TxBackend): Promise<Harness> {
   let fake = first;
   // The server keeps one backend for its life; this one forwards to the current fake.
   const forward = new Proxy({} as KahunaBackend, {
     get: (_target, method: keyof KahunaBackend) =>
       (req: never) => (fake[method] as (r: never) => unknown).call(fake, req),
   });
-  const server = createGrpcServer(forward);
+  const server = createGrpcServer(forward, undefined, undefined, tx);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
       (error, bound) => (error === null ? resolve(bound) : reject(error)));

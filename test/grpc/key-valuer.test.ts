@@ -246,8 +246,7 @@ describe('scans', () => {
 
 describe('RPCs Honu does not have yet', () => {
   test.each([
-    'TryExecuteTransactionScript', 'StartTransaction', 'CommitTransaction', 'RollbackTransaction',
-    'TryAcquireExclusiveLock', 'TryAcquireExclusivePrefixLock', 'AcquireSnapshotHold',
+    'TryAcquireExclusiveRangeLock', 'TryReleaseExclusiveRangeLock', 'AcquireSnapshotHold',
     'RegisterKeyRange', 'TryPrepareMutations',
   ])('%s answers UNIMPLEMENTED', async (rpc) => {
     const error = await kv(rpc, {}).then(() => null, (e: grpc.ServiceError) => e);

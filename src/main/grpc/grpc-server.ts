@@ -7,6 +7,7 @@
 // caller registers through `extraServices` (HonuPeer, src/main/peer/peer-transport.ts).
 import * as grpc from '@grpc/grpc-js';
 import type { KahunaBackend } from '../../core/api/types.js';
+import type { TxBackend } from '../../core/api/tx-types.js';
 import { grpcMessageBytesMax } from '../../limits.js';
 import type { Logger } from '../log.js';
 import { createClusterService } from './cluster-service.js';
@@ -17,6 +18,7 @@ import { SequencerService } from './generated/sequences.js';
 import { createKeyValuerService } from './key-valuer-service.js';
 import { createLockerService } from './locker-service.js';
 import { createSequencerService } from './sequencer-service.js';
+import { unavailableTxBackend } from './tx-unavailable.js';
 
 export const grpcServerOptions: grpc.ServerOptions = {
   'grpc.max_receive_message_length': grpcMessageBytesMax,
@@ -24,13 +26,15 @@ export const grpcServerOptions: grpc.ServerOptions = {
 };
 
 /** The four Kahuna services over `backend`; `log` receives handler failures. `extraServices`
- *  adds services of Honu's own on the same server (the peer transport's `register`). */
+ *  adds services of Honu's own on the same server (the peer transport's `register`). `tx`
+ *  serves KeyValuer's scripts, sessions and exclusive locks (default: all Errored). */
 export function createGrpcServer(backend: KahunaBackend, log?: Logger,
-  extraServices?: (server: grpc.Server) => void): grpc.Server {
+  extraServices?: (server: grpc.Server) => void,
+  tx: TxBackend = unavailableTxBackend): grpc.Server {
   const server = new grpc.Server(grpcServerOptions);
   const ctx = { log };
   server.addService(LockerService, createLockerService(backend, ctx));
-  server.addService(KeyValuerService, createKeyValuerService(backend, ctx));
+  server.addService(KeyValuerService, createKeyValuerService(backend, ctx, tx));
   server.addService(SequencerService, createSequencerService(backend, ctx));
   server.addService(ClusterService, createClusterService(backend, ctx));
   extraServices?.(server);

@@ -1,23 +1,30 @@
-// The KeyValuer service (wire.md 2.2): the point, batch and scan RPCs the backend has, the
-// GetByRangeStream server stream, and the BatchClientKeyValueRequests stream (wire.md 2.7).
-// Scripts, interactive transactions and exclusive locks are not in the backend yet: unary they
-// answer UNIMPLEMENTED; on the batch stream, where every request needs its one response, they
-// answer a payload of Type Errored (99). The RPCs of wire.md 2.2.25 answer UNIMPLEMENTED.
+// The KeyValuer service (wire.md 2.2): the point, batch and scan RPCs of the KahunaBackend, the
+// scripts, sessions and exclusive locks of the TxBackend (wire.md 2.2.10, 2.2.15-2.2.23), the
+// GetByRangeStream server stream, and the BatchClientKeyValueRequests stream (wire.md 2.7),
+// whose script, start, commit, rollback and exclusive-lock kinds run the same TxBackend calls as
+// the unary RPCs. Range locks, key ranges, snapshot holds and the inter-node RPCs of wire.md
+// 2.2.25 answer UNIMPLEMENTED.
 import { KvType } from '../../core/api/codes.js';
 import type { KahunaBackend, KvGetByRangeRequest } from '../../core/api/types.js';
+import type { TxBackend } from '../../core/api/tx-types.js';
 import {
   GrpcClientBatchType as T, GrpcCommitTransactionResponse, GrpcGetByBucketResponse,
   GrpcGetByRangeResponse, GrpcRollbackTransactionResponse, GrpcScanAllByPrefixResponse,
   GrpcScanByPrefixResponse, GrpcStartTransactionResponse, GrpcTryAcquireExclusiveLockResponse,
-  GrpcTryDeleteKeyValueResponse, GrpcTryExecuteTransactionScriptResponse,
-  GrpcTryExistsKeyValueResponse, GrpcTryExtendKeyValueResponse, GrpcTryGetKeyValueResponse,
-  GrpcTrySetKeyValueResponse,
+  GrpcTryAcquireExclusivePrefixLockResponse, GrpcTryDeleteKeyValueResponse,
+  GrpcTryExecuteTransactionScriptResponse, GrpcTryExistsKeyValueResponse,
+  GrpcTryExtendKeyValueResponse, GrpcTryGetKeyValueResponse, GrpcTryReleaseExclusiveLockResponse,
+  GrpcTryReleaseExclusivePrefixLockResponse, GrpcTrySetKeyValueResponse,
   type GrpcBatchClientKeyValueRequest, type GrpcBatchClientKeyValueResponse,
   type GrpcGetByRangeRequest, type GrpcGetByRangePageResponse, type KeyValuerServer,
 } from './generated/keyvalues.js';
 import {
   failedWriteItems, kvOperations, pageTo, streamRangeFrom, type KvOperations,
 } from './kv-operations.js';
+import {
+  failedAcquireMany, failedReleaseMany, txOperations, type TxOperations,
+} from './tx-operations.js';
+import { unavailableTxBackend } from './tx-unavailable.js';
 import {
   answerOrFail, serveBatch, unary, unimplementedBidi, unimplementedUnary, writeMessage,
   type HandlerContext,
@@ -28,9 +35,10 @@ type Req = GrpcBatchClientKeyValueRequest;
 type Res = GrpcBatchClientKeyValueResponse;
 type Key = Exclude<keyof Req & keyof Res, 'Type' | 'RequestId' | 'Frame'>;
 type Payload = Omit<Res, 'Type' | 'RequestId'>;
+type Operations = KvOperations & TxOperations;
 
 interface BatchKind {
-  readonly answer: (ops: KvOperations, r: Req) => Promise<Payload>;
+  readonly answer: (ops: Operations, r: Req) => Promise<Payload>;
   /** The payload that carries only an outcome code (MustRetry, Errored). */
   readonly withType: (code: number, r: Req) => Payload;
 }
@@ -41,15 +49,16 @@ interface Typed<M> {
 }
 const typed = <M>(message: Typed<M>) => (code: number): M =>
   message.fromPartial({ ServedFrom: '', Type: code });
+/** The MustRetry answer of a unary handler whose backend call threw (handlers.ts). */
+const mustRetry = <M>(message: Typed<M>) => (): M => typed(message)(KvType.MustRetry);
 
-/** Batch `key` runs `run` on its payload; `run` null = not in the backend yet: Errored. */
+/** Batch `key` runs `run` on its payload. */
 function kind<K extends Key>(key: K,
-  run: ((ops: KvOperations, m: NonNullable<Req[K]>) => Promise<NonNullable<Res[K]>>) | null,
+  run: (ops: Operations, m: NonNullable<Req[K]>) => Promise<NonNullable<Res[K]>>,
   withType: (code: number, r: Req) => NonNullable<Res[K]>): BatchKind {
   const wrap = (payload: NonNullable<Res[K]>): Payload => ({ [key]: payload }) as Payload;
   return {
     answer: async (ops, r) => {
-      if (run === null) return wrap(withType(KvType.Errored, r));
       const m = r[key];
       if (m === undefined) throw new Error(`batch request of type ${r.Type} has no ${key}`);
       return wrap(await run(ops, m as NonNullable<Req[K]>));
@@ -73,20 +82,19 @@ const batchKinds: Partial<Record<number, BatchKind>> = {
     typed(GrpcTryGetKeyValueResponse)),
   [T.TRY_EXISTS_KEY_VALUE]: kind('TryExistsKeyValue', (o, m) => o.tryExists(m),
     typed(GrpcTryExistsKeyValueResponse)),
-  [T.TRY_EXECUTE_TRANSACTION_SCRIPT]: kind('TryExecuteTransactionScript', null,
-    (code) => GrpcTryExecuteTransactionScriptResponse.fromPartial({
-      ServedFrom: '', Type: code, Reason: 'Honu does not run transaction scripts yet (issue 8)',
-    })),
-  [T.TRY_ACQUIRE_EXCLUSIVE_LOCK]: kind('TryAcquireExclusiveLock', null,
-    typed(GrpcTryAcquireExclusiveLockResponse)),
+  [T.TRY_EXECUTE_TRANSACTION_SCRIPT]: kind('TryExecuteTransactionScript',
+    (o, m) => o.executeScript(m), typed(GrpcTryExecuteTransactionScriptResponse)),
+  [T.TRY_ACQUIRE_EXCLUSIVE_LOCK]: kind('TryAcquireExclusiveLock',
+    (o, m) => o.acquireExclusiveLock(m), typed(GrpcTryAcquireExclusiveLockResponse)),
   [T.TRY_GET_BY_BUCKET]: kind('GetByBucket', (o, m) => o.getByBucket(m),
     typed(GrpcGetByBucketResponse)),
   [T.TRY_SCAN_BY_PREFIX]: kind('ScanByPrefix', (o, m) => o.scanAllByPrefix(m),
     (code) => GrpcScanAllByPrefixResponse.fromPartial({ Type: code })), // no ServedFrom
-  [T.TRY_START_TRANSACTION]: kind('StartTransaction', null, typed(GrpcStartTransactionResponse)),
-  [T.TRY_COMMIT_TRANSACTION]: kind('CommitTransaction', null,
+  [T.TRY_START_TRANSACTION]: kind('StartTransaction', (o, m) => o.startTransaction(m),
+    typed(GrpcStartTransactionResponse)),
+  [T.TRY_COMMIT_TRANSACTION]: kind('CommitTransaction', (o, m) => o.commitTransaction(m),
     typed(GrpcCommitTransactionResponse)),
-  [T.TRY_ROLLBACK_TRANSACTION]: kind('RollbackTransaction', null,
+  [T.TRY_ROLLBACK_TRANSACTION]: kind('RollbackTransaction', (o, m) => o.rollbackTransaction(m),
     typed(GrpcRollbackTransactionResponse)),
   [T.TRY_DELETE_MANY_KEY_VALUE]: kind('TryDeleteManyKeyValue', (o, m) => o.tryDeleteMany(m),
     (code, r) => failedWriteItems(code, r.TryDeleteManyKeyValue?.Items ?? [])),
@@ -94,7 +102,7 @@ const batchKinds: Partial<Record<number, BatchKind>> = {
 
 /** An unknown Type (TYPE_NONE, a future kind) still gets its one response: the echo of Type
  *  and RequestId with no payload, which no client can mistake for an outcome. */
-async function answerBatch(ops: KvOperations, r: Req): Promise<Res> {
+async function answerBatch(ops: Operations, r: Req): Promise<Res> {
   const payload = (await batchKinds[r.Type]?.answer(ops, r)) ?? {};
   return { Type: r.Type, RequestId: r.RequestId, ...payload };
 }
@@ -135,10 +143,10 @@ async function streamRange(backend: KahunaBackend, ctx: HandlerContext,
   call.end();
 }
 
-export function createKeyValuerService(backend: KahunaBackend,
-  ctx: HandlerContext): KeyValuerServer {
-  const ops = kvOperations(backend);
-  const mustRetry = <M>(message: Typed<M>) => () => typed(message)(KvType.MustRetry);
+/** `tx` serves scripts, sessions and exclusive locks; without one they answer Errored (99). */
+export function createKeyValuerService(backend: KahunaBackend, ctx: HandlerContext,
+  tx: TxBackend = unavailableTxBackend): KeyValuerServer {
+  const ops: Operations = { ...kvOperations(backend), ...txOperations(tx) };
   return {
     trySetKeyValue: unary(ctx, 'TrySetKeyValue', ops.trySet,
       mustRetry(GrpcTrySetKeyValueResponse)),
@@ -173,22 +181,39 @@ export function createKeyValuerService(backend: KahunaBackend,
     batchClientKeyValueRequests: (call) => serveBatch(ctx, 'BatchClientKeyValueRequests', call, {
       answer: (r) => answerBatch(ops, r), failed: failBatch, unpack: unpackFrame,
     }),
+    ...txHandlers(ops, ctx),
     ...notInBackendYet,
   };
 }
 
-/** In wire.md but not in the KahunaBackend contract yet, or inter-node: UNIMPLEMENTED. */
+/** The TxBackend RPCs; a throwing backend answers MustRetry like every other handler. */
+function txHandlers(ops: TxOperations, ctx: HandlerContext) {
+  return {
+    tryExecuteTransactionScript: unary(ctx, 'TryExecuteTransactionScript', ops.executeScript,
+      mustRetry(GrpcTryExecuteTransactionScriptResponse)),
+    startTransaction: unary(ctx, 'StartTransaction', ops.startTransaction,
+      mustRetry(GrpcStartTransactionResponse)),
+    commitTransaction: unary(ctx, 'CommitTransaction', ops.commitTransaction,
+      mustRetry(GrpcCommitTransactionResponse)),
+    rollbackTransaction: unary(ctx, 'RollbackTransaction', ops.rollbackTransaction,
+      mustRetry(GrpcRollbackTransactionResponse)),
+    tryAcquireExclusiveLock: unary(ctx, 'TryAcquireExclusiveLock', ops.acquireExclusiveLock,
+      mustRetry(GrpcTryAcquireExclusiveLockResponse)),
+    tryAcquireManyExclusiveLocks: unary(ctx, 'TryAcquireManyExclusiveLocks',
+      ops.acquireManyExclusiveLocks, (m) => failedAcquireMany(KvType.MustRetry, m)),
+    tryReleaseExclusiveLock: unary(ctx, 'TryReleaseExclusiveLock', ops.releaseExclusiveLock,
+      mustRetry(GrpcTryReleaseExclusiveLockResponse)),
+    tryReleaseManyExclusiveLocks: unary(ctx, 'TryReleaseManyExclusiveLocks',
+      ops.releaseManyExclusiveLocks, (m) => failedReleaseMany(KvType.MustRetry, m)),
+    tryAcquireExclusivePrefixLock: unary(ctx, 'TryAcquireExclusivePrefixLock',
+      ops.acquireExclusivePrefixLock, mustRetry(GrpcTryAcquireExclusivePrefixLockResponse)),
+    tryReleaseExclusivePrefixLock: unary(ctx, 'TryReleaseExclusivePrefixLock',
+      ops.releaseExclusivePrefixLock, mustRetry(GrpcTryReleaseExclusivePrefixLockResponse)),
+  } satisfies Partial<KeyValuerServer>;
+}
+
+/** In wire.md but not served by Honu yet, or inter-node: UNIMPLEMENTED. */
 const notInBackendYet = {
-  tryExecuteTransactionScript: unimplementedUnary('TryExecuteTransactionScript'),
-  startTransaction: unimplementedUnary('StartTransaction'),
-  commitTransaction: unimplementedUnary('CommitTransaction'),
-  rollbackTransaction: unimplementedUnary('RollbackTransaction'),
-  tryAcquireExclusiveLock: unimplementedUnary('TryAcquireExclusiveLock'),
-  tryAcquireManyExclusiveLocks: unimplementedUnary('TryAcquireManyExclusiveLocks'),
-  tryReleaseExclusiveLock: unimplementedUnary('TryReleaseExclusiveLock'),
-  tryReleaseManyExclusiveLocks: unimplementedUnary('TryReleaseManyExclusiveLocks'),
-  tryAcquireExclusivePrefixLock: unimplementedUnary('TryAcquireExclusivePrefixLock'),
-  tryReleaseExclusivePrefixLock: unimplementedUnary('TryReleaseExclusivePrefixLock'),
   tryAcquireExclusiveRangeLock: unimplementedUnary('TryAcquireExclusiveRangeLock'),
   tryReleaseExclusiveRangeLock: unimplementedUnary('TryReleaseExclusiveRangeLock'),
   registerKeyRange: unimplementedUnary('RegisterKeyRange'),
