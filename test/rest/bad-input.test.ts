@@ -14,7 +14,9 @@ const lockRoutes = ['try-lock', 'try-extend', 'try-unlock', 'get-info']
   .map((r) => `/v1/locks/${r}`);
 const kvRoutes = ['try-set', 'try-extend', 'try-delete', 'try-get', 'try-exists', 'try-set-many',
   'try-delete-many', 'try-get-many', 'try-exists-many', 'get-by-bucket', 'scan-all-by-prefix',
-  'get-by-range'].map((r) => `/v1/kv/${r}`);
+  'get-by-range', 'try-execute-tx-script', 'start-tx-session', 'commit-tx-session',
+  'rollback-tx-session', 'try-acquire-exclusive-lock', 'try-acquire-prefix-lock',
+  'try-release-prefix-lock'].map((r) => `/v1/kv/${r}`);
 const seqRoutes = ['create', 'get', 'next', 'reserve', 'delete', 'update']
   .map((r) => `/v1/sequences/${r}`);
 const allRoutes = [...lockRoutes, ...kvRoutes, ...seqRoutes];
@@ -24,7 +26,10 @@ const members = ['resource', 'owner', 'expiresMs', 'durability', 'transactionId'
   'operationIdHigh', 'operationIdLow', 'key', 'value', 'compareValue', 'compareRevision', 'flags',
   'revision', 'readTimestamp', 'items', 'prefixKey', 'prefix', 'startKey', 'startInclusive',
   'endKey', 'endInclusive', 'limit', 'cursor', 'name', 'initialValue', 'increment', 'maxValue',
-  'blockSize', 'count', 'idempotencyKey', 'currentValue', 'removeMaxValue', 'removeBlockSize'];
+  'blockSize', 'count', 'idempotencyKey', 'currentValue', 'removeMaxValue', 'removeBlockSize',
+  'hash', 'script', 'parameters', 'priority', 'timeout', 'admissionWaitMs', 'lockingType',
+  'asyncRelease', 'autoCommit', 'readValidation', 'decisionDurability', 'conflictPolicy',
+  'recordAnchorKey'];
 
 describe('bodies that are not a JSON object', () => {
   test('malformed JSON is 400 with a JSON error body on every route', async () => {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RestRouter, createHttpServer } from '../../src/main/rest/router.js';
 import { registerKahunaRoutes } from '../../src/main/rest/kahuna-routes.js';
+import type { TxBackend } from '../../src/core/api/tx-types.js';
 import { FakeBackend } from '../helpers/fake-backend.js';
 
 export interface Reply {
@@ -50,10 +51,11 @@ function send(port: number, method: string, path: string, body?: string): Promis
   });
 }
 
-export async function startRestHarness(): Promise<RestHarness> {
+/** `tx` serves scripts, sessions and exclusive locks (default: registerKahunaRoutes'). */
+export async function startRestHarness(tx?: TxBackend): Promise<RestHarness> {
   const backend = new FakeBackend();
   const router = new RestRouter();
-  registerKahunaRoutes(router, { backend });
+  registerKahunaRoutes(router, tx === undefined ? { backend } : { backend, tx });
   const server = createHttpServer(router);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
