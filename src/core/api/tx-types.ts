@@ -166,3 +166,130 @@ export interface TxPendingResponse {
 
 /** Unlock answers as lock does (the holder on AlreadyLocked). */
 export type TxUnlockResponse = TxLockResponse;
+
+// ------------------------------------------------------------ the client side (wire.md 2.2.10,
+// 2.2.15-2.2.23, 4.4, 4.5): what the gRPC and REST adapters decode into and encode from.
+
+/** TransactionPriority normalised to 0 background .. 4 critical (gRPC sends it offset by one,
+ *  0 = unspecified = normal; REST sends 0-4). */
+export const TxPriority = { Background: 0, Low: 1, Normal: 2, High: 3, Critical: 4 } as const;
+
+export interface ScriptParameter {
+  /** The placeholder including '@'. */
+  readonly key: string;
+  /** null: the parameter is null. */
+  readonly value: string | null;
+}
+
+export interface ScriptRequest {
+  readonly hash: string | null;
+  /** UTF-8 text; null (REST) is InvalidInput. */
+  readonly script: Uint8Array | null;
+  readonly parameters: readonly ScriptParameter[];
+  readonly priority: number; // TxPriority
+}
+
+export interface ScriptValue {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+  readonly revision: number;
+  readonly expires: Hlc;
+  readonly lastModified: Hlc;
+}
+
+export interface ScriptResponse {
+  readonly type: number; // KvType
+  readonly reason: string | null;
+  readonly values: readonly ScriptValue[];
+  readonly timeElapsedMs: number;
+}
+
+export interface StartTxRequest {
+  readonly coordinatorKey: string;
+  readonly lockingType: number; // 0 pessimistic, 1 optimistic
+  /** ms; 0 = server default (5000). */
+  readonly timeout: number;
+  readonly asyncRelease: boolean;
+  readonly autoCommit: boolean;
+  readonly readValidation: number; // 0 none, 1 track and validate
+  readonly decisionDurability: number; // 0 best effort, 1 durable
+  /** Zero: read latest. */
+  readonly readTimestamp: Hlc;
+  readonly priority: number; // TxPriority
+  readonly admissionWaitMs: number;
+  readonly conflictPolicy: number;
+}
+
+export interface StartTxResponse {
+  readonly type: number; // Set (0) on success
+  readonly transactionId: Hlc;
+}
+
+/** Commit and rollback. */
+export interface EndTxRequest {
+  readonly coordinatorKey: string;
+  readonly transactionId: Hlc;
+  readonly recordAnchorKey: string | null;
+}
+
+export interface EndTxResponse {
+  readonly type: number; // Committed (8) / RolledBack (9) / ...
+  readonly recordAnchorKey: string | null;
+}
+
+/** TryAcquireExclusiveLock and TryAcquireExclusivePrefixLock (`key` is the bucket). */
+export interface ExclusiveLockRequest {
+  readonly transactionId: Hlc;
+  readonly key: string;
+  readonly expiresMs: number;
+  readonly durability: number;
+  readonly coordinatorKey: string;
+  readonly operationIdHigh: number;
+  readonly operationIdLow: number;
+}
+
+export interface ExclusiveLockResponse {
+  readonly type: number; // Locked (5) / AlreadyLocked (104) / Unlocked (6) / ...
+  readonly holder: Hlc;
+}
+
+/** TryReleaseExclusiveLock and TryReleaseExclusivePrefixLock. */
+export interface ReleaseExclusiveLockRequest {
+  readonly transactionId: Hlc;
+  readonly key: string;
+  readonly durability: number;
+}
+
+export interface ManyExclusiveLocksRequest {
+  readonly transactionId: Hlc;
+  readonly items: readonly { readonly key: string; readonly expiresMs: number;
+    readonly durability: number }[];
+}
+
+export interface ManyExclusiveLocksItem {
+  readonly type: number;
+  readonly key: string;
+  readonly durability: number;
+  readonly holder: Hlc;
+}
+
+export interface ManyExclusiveLocksResponse {
+  readonly items: readonly ManyExclusiveLocksItem[];
+}
+
+/** Scripts, interactive sessions and exclusive locks: what src/main/tx/ serves. Every method
+ *  resolves with the outcome in `type` (never rejects). Transactional point operations (a
+ *  KvSetRequest etc. with a non-zero txId) reach the coordinator through the ordinary
+ *  KahunaBackend methods. */
+export interface TxBackend {
+  executeScript(req: ScriptRequest): Promise<ScriptResponse>;
+  startTransaction(req: StartTxRequest): Promise<StartTxResponse>;
+  commitTransaction(req: EndTxRequest): Promise<EndTxResponse>;
+  rollbackTransaction(req: EndTxRequest): Promise<EndTxResponse>;
+  acquireExclusiveLock(req: ExclusiveLockRequest): Promise<ExclusiveLockResponse>;
+  acquireManyExclusiveLocks(req: ManyExclusiveLocksRequest): Promise<ManyExclusiveLocksResponse>;
+  releaseExclusiveLock(req: ReleaseExclusiveLockRequest): Promise<ExclusiveLockResponse>;
+  releaseManyExclusiveLocks(req: ManyExclusiveLocksRequest): Promise<ManyExclusiveLocksResponse>;
+  acquireExclusivePrefixLock(req: ExclusiveLockRequest): Promise<ExclusiveLockResponse>;
+  releaseExclusivePrefixLock(req: ReleaseExclusiveLockRequest): Promise<ExclusiveLockResponse>;
+}

@@ -86,6 +86,22 @@ export class WorkerBackend implements KahunaBackend {
     return this.map.ofKey(key);
   }
 
+  /** The partition owning `key` (transactions: src/main/tx/). */
+  partitionOfKey(key: string): number {
+    return this.map.ofKey(key);
+  }
+
+  /** The partition owning every key of `bucket` (GetByBucket, prefix locks). */
+  partitionOfBucket(bucket: string): number {
+    return this.map.ofKeySpace(bucket);
+  }
+
+  /** One op (a transaction op of src/core/api/tx-types.ts) on `partition`; `retry` answers
+   *  when the node could not decide (InvalidInput keeps its meaning, as in call()). */
+  op<T>(partition: number, op: KahunaOpValue, req: unknown, retry: () => T): Promise<T> {
+    return this.call(partition, op, req, retry);
+  }
+
   // ------------------------------------------------------------------ locks
 
   tryLock(req: Parameters<KahunaBackend['tryLock']>[0]): Promise<LockResponse> {
