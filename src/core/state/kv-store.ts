@@ -22,22 +22,38 @@ import { expiresMsMax } from './state-limits.js';
 type BTreeClass = typeof m.default;
 // Node's ESM loader hands over the CJS module.exports (the class sits on .default); vitest's
 // interop may hand over the class itself.
-const BTree: BTreeClass = (m as unknown as { default?: BTreeClass }).default ??
+export const BTree: BTreeClass = (m as unknown as { default?: BTreeClass }).default ??
   (m as unknown as BTreeClass);
 export type KvTree = InstanceType<typeof BTree<string, KvEntry>>;
+
+/** What transactions (tx-table.ts) tell the plain operations: a write of a key covered by
+ *  another transaction's live lock or intent, and a read under another transaction's prefix
+ *  lock on the key's bucket, answer MustRetry (wire.md 4.2). Both must answer false at once
+ *  when no transaction is around: they sit on every plain operation's path. */
+export interface KvGuard {
+  writeBlocked(key: string, now: Hlc): boolean;
+  readBlocked(key: string, now: Hlc): boolean;
+}
+
+/** The fields of a set that shape the write (the coordinator's and the condition's). */
+export type KvSetArgs = Pick<KvSetRequest,
+  'key' | 'value' | 'compareValue' | 'compareRevision' | 'flags' | 'expiresMs'>;
 
 /** Empty, reserved (`__kahuna:`), or not representable in a proto3 string (lone surrogates). */
 export function isBadKey(key: string): boolean {
   return key.length === 0 || key.startsWith(reservedKeyPrefix) || !key.isWellFormed();
 }
 
-function isBadExpiresMs(ms: number): boolean {
+export function isBadExpiresMs(ms: number): boolean {
   return !Number.isInteger(ms) || ms < 0 || ms > expiresMsMax;
 }
 
 function writeAnswer(type: number, revision: number, lastModified: Hlc): KvWriteResponse {
   return { type, revision, lastModified };
 }
+
+const mustRetryAnswer: KvWriteResponse = { type: KvType.MustRetry, revision: 0,
+  lastModified: hlcZero };
 
 const readMissAnswer: KvReadResponse = {
   type: KvType.DoesNotExist, value: null, revision: 0, expires: hlcZero, lastUsed: hlcZero,
@@ -60,7 +76,7 @@ function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
 }
 
 /** Exactly one condition bit is checked (wire.md 4.2), in this order; none: unconditional. */
-function conditionHolds(req: KvSetRequest, cur: KvRevision | null, live: boolean): boolean {
+function conditionHolds(req: KvSetArgs, cur: KvRevision | null, live: boolean): boolean {
   if ((req.flags & KvFlags.SetIfExists) !== 0) return live;
   if ((req.flags & KvFlags.SetIfNotExists) !== 0) return !live;
   if ((req.flags & KvFlags.SetIfEqualToValue) !== 0) {
@@ -79,6 +95,8 @@ function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
 export class KvStore {
   readonly tree: KvTree = new BTree<string, KvEntry>(undefined, compareKeys);
   readonly dirty = new DirtySet();
+  /** Null: no transactions in this namespace's state (tests of the bare store). */
+  guard: KvGuard | null = null;
 
   private put(key: string, entry: KvEntry): void {
     this.tree.set(key, entry);
@@ -90,6 +108,12 @@ export class KvStore {
       return writeAnswer(KvType.InvalidInput, 0, hlcZero);
     }
     if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
+    if (this.guard !== null && this.guard.writeBlocked(req.key, now)) return mustRetryAnswer;
+    return this.setValid(req, now);
+  }
+
+  /** A set already validated and not blocked: plain sets, and transactions applying theirs. */
+  setValid(req: KvSetArgs, now: Hlc): KvWriteResponse {
     const entry = this.tree.get(req.key);
     const cur = entry === undefined ? null : currentOf(entry);
     const live = cur !== null && isLiveAt(cur, now);
@@ -111,21 +135,31 @@ export class KvStore {
       return writeAnswer(KvType.InvalidInput, 0, hlcZero);
     }
     if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
-    const entry = this.tree.get(req.key);
+    if (this.guard !== null && this.guard.writeBlocked(req.key, now)) return mustRetryAnswer;
+    return this.extendValid(req.key, req.expiresMs, now);
+  }
+
+  extendValid(key: string, expiresMs: number, now: Hlc): KvWriteResponse {
+    const entry = this.tree.get(key);
     if (entry === undefined) return writeAnswer(KvType.DoesNotExist, 0, hlcZero);
     const cur = currentOf(entry);
     if (!isLiveAt(cur, now)) {
       return writeAnswer(KvType.DoesNotExist, cur.revision, cur.lastModified);
     }
     const stamp = copyHlc(now);
-    this.put(req.key, withExpiry(entry, expiryAfter(stamp, req.expiresMs), stamp));
+    this.put(key, withExpiry(entry, expiryAfter(stamp, expiresMs), stamp));
     return writeAnswer(KvType.Extended, cur.revision, cur.lastModified);
   }
 
   delete(req: KvDeleteRequest, now: Hlc): KvWriteResponse {
     if (isBadKey(req.key)) return writeAnswer(KvType.InvalidInput, 0, hlcZero);
     if (!hlcIsZero(req.txId)) return writeAnswer(KvType.Errored, 0, hlcZero);
-    const entry = this.tree.get(req.key);
+    if (this.guard !== null && this.guard.writeBlocked(req.key, now)) return mustRetryAnswer;
+    return this.deleteValid(req.key, now);
+  }
+
+  deleteValid(key: string, now: Hlc): KvWriteResponse {
+    const entry = this.tree.get(key);
     if (entry === undefined) return writeAnswer(KvType.DoesNotExist, 0, hlcZero);
     const cur = currentOf(entry);
     if (cur.state === KvState.Deleted) {
@@ -133,7 +167,7 @@ export class KvStore {
     }
     // A live or expired-but-resident value is deletable: tombstone at r + 1 (wire.md 4.2 note).
     const stamp = copyHlc(now);
-    this.put(req.key, withRevision(entry, tombstone(cur.revision + 1, stamp), stamp));
+    this.put(key, withRevision(entry, tombstone(cur.revision + 1, stamp), stamp));
     return writeAnswer(KvType.Deleted, cur.revision + 1, stamp);
   }
 
@@ -142,12 +176,21 @@ export class KvStore {
     if (isBadKey(req.key) || !Number.isSafeInteger(req.revision) || req.revision < -1) {
       return { ...readMissAnswer, type: KvType.InvalidInput };
     }
-    // Transactions come later; a revision together with a snapshot time is contradictory
-    // (Kahuna Script `GET k AT 1 AS OF t` is Errored, kahuna-reference 9.2).
+    // Transactional reads are TxRead (tx-ops.ts); a revision together with a snapshot time is
+    // contradictory (Kahuna Script `GET k AT 1 AS OF t` is Errored, kahuna-reference 9.2).
     if (!hlcIsZero(req.txId)) return { ...readMissAnswer, type: KvType.Errored };
     if (req.revision >= 0 && !hlcIsZero(req.readTimestamp)) {
       return { ...readMissAnswer, type: KvType.Errored };
     }
+    if (this.guard !== null && this.guard.readBlocked(req.key, now)) {
+      return { ...readMissAnswer, type: KvType.MustRetry };
+    }
+    return this.readValid(req, now, withValue);
+  }
+
+  /** A read already validated and not blocked (plain reads and transactional ones). */
+  readValid(req: Pick<KvGetRequest, 'key' | 'revision' | 'readTimestamp'>, now: Hlc,
+    withValue: boolean): KvReadResponse {
     const entry = this.tree.get(req.key);
     if (entry === undefined) return readMissAnswer;
     let rev = visibleRevision(entry, req.readTimestamp, now);
@@ -158,6 +201,13 @@ export class KvStore {
     }
     if (rev === null) return readMissAnswer;
     return readAnswer(withValue ? KvType.Get : KvType.Exists, rev, entry, withValue);
+  }
+
+  /** The revision of the key's newest revision in any state (live, tombstone, or expired but
+   *  resident); -1 when it has none. What transactions build on and validate against. */
+  lastRevision(key: string): number {
+    const entry = this.tree.get(key);
+    return entry === undefined ? -1 : currentOf(entry).revision;
   }
 
   setMany(req: KvSetManyRequest, now: Hlc): KvSetManyResponse {
