@@ -1,8 +1,11 @@
 // KahunaState: the KahunaStateStore of one partition and one durability namespace (issue 4,
 // deliverable 3). It composes the key/value store (kv-store.ts, kv-scan.ts), the lock table
-// (lock-table.ts) and the sequences (sequences.ts); each keeps its own dirty set and record
-// codec, and this class routes persistence by StateNamespace. Pure and deterministic.
+// (lock-table.ts), the sequences (sequences.ts) and the transaction table (tx-table.ts,
+// tx-ops.ts; issue 8), which guards the key/values' plain operations; each keeps its own dirty
+// set and record codec, and this class routes persistence by StateNamespace. Pure and
+// deterministic.
 import { assert } from '../../assert.js';
+import { KvType } from '../api/codes.js';
 import type {
   ExtendLockRequest, GetLockRequest, GetLockResponse, Hlc, KvDeleteManyRequest,
   KvDeleteManyResponse, KvDeleteRequest, KvExtendRequest, KvGetByBucketRequest,
@@ -12,6 +15,11 @@ import type {
   SeqNameRequest, SeqReserveRequest, SeqUpdateRequest, SequenceAllocationResponse,
   SequenceResponse, TryLockRequest, UnlockRequest,
 } from '../api/types.js';
+import type {
+  TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
+  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxReadRequest, TxReadResponse, TxUnlockRequest, TxUnlockResponse,
+} from '../api/tx-types.js';
 import { fnvField, fnvOffset } from './codec.js';
 import type { DirtyRecord } from './dirty-set.js';
 import { StateNamespace, type KahunaStateStore, type StateRecord } from './kahuna-state.js';
@@ -19,6 +27,8 @@ import { getByBucket, getByRange, scanByPrefix } from './kv-scan.js';
 import { KvStore } from './kv-store.js';
 import { LockTable } from './lock-table.js';
 import { Sequences } from './sequences.js';
+import { txFinish, txPrepare, txRead } from './tx-ops.js';
+import { TxTable } from './tx-table.js';
 
 export interface KahunaStateOptions {
   /** For diagnostics only: the state does not depend on where it lives. */
@@ -33,6 +43,7 @@ export class KahunaState implements KahunaStateStore {
   private readonly kv = new KvStore();
   private readonly locks = new LockTable();
   private readonly seqs = new Sequences();
+  private readonly txs = new TxTable();
 
   constructor(opts: KahunaStateOptions = {}) {
     this.partition = opts.partition ?? 0;
@@ -40,6 +51,8 @@ export class KahunaState implements KahunaStateStore {
     this.kv.dirty.tracking = track;
     this.locks.dirty.tracking = track;
     this.seqs.dirty.tracking = track;
+    this.txs.dirty.tracking = track;
+    this.kv.guard = this.txs;
     assert(Number.isInteger(this.partition) && this.partition >= 0, 'partition id');
   }
 
@@ -98,6 +111,9 @@ export class KahunaState implements KahunaStateStore {
   }
 
   kvGetByBucket(req: KvGetByBucketRequest, now: Hlc): KvScanResponse {
+    if (this.txs.bucketBlocked(req.prefixKey, req.txId, now)) {
+      return { type: KvType.MustRetry, items: [] };
+    }
     return getByBucket(this.kv.tree, req, now);
   }
 
@@ -130,6 +146,35 @@ export class KahunaState implements KahunaStateStore {
     return this.seqs.get(req, now);
   }
 
+  // ---------------------------------------------------------------- transactions (issue 8)
+  txLock(req: TxLockRequest, now: Hlc): TxLockResponse {
+    return this.txs.lock(req, now);
+  }
+
+  txUnlock(req: TxUnlockRequest, now: Hlc): TxUnlockResponse {
+    return this.txs.unlock(req, now);
+  }
+
+  txRead(req: TxReadRequest, now: Hlc): TxReadResponse {
+    return txRead(this.txs, this.kv, req, now);
+  }
+
+  txPrepare(req: TxPrepareRequest, now: Hlc): TxPrepareResponse {
+    return txPrepare(this.txs, this.kv, req, now);
+  }
+
+  txFinish(req: TxFinishRequest, now: Hlc): TxFinishResponse {
+    return txFinish(this.txs, this.kv, req, now);
+  }
+
+  txDecide(req: TxDecideRequest, now: Hlc): TxDecideResponse {
+    return this.txs.decide(req, now);
+  }
+
+  txPending(req: TxPendingRequest, now: Hlc): TxPendingResponse {
+    return this.txs.pending(req, now);
+  }
+
   // ---------------------------------------------------------------- persistence
 
   takeDirty(): StateRecord[] {
@@ -149,6 +194,7 @@ export class KahunaState implements KahunaStateStore {
       ...tagged(StateNamespace.Kv, read(this.kv)),
       ...tagged(StateNamespace.Lock, read(this.locks)),
       ...tagged(StateNamespace.Sequence, read(this.seqs)),
+      ...tagged(StateNamespace.Tx, read(this.txs)),
     ];
   }
 
@@ -163,6 +209,9 @@ export class KahunaState implements KahunaStateStore {
       case StateNamespace.Sequence:
         this.seqs.load(record.key, record.value);
         return;
+      case StateNamespace.Tx:
+        this.txs.load(record.key, record.value);
+        return;
       default:
         assert(false, `not a Kahuna state namespace: ${record.namespace}`);
     }
@@ -173,6 +222,7 @@ export class KahunaState implements KahunaStateStore {
     let h = fnvField(fnvOffset, Uint8Array.of(StateNamespace.Kv));
     h = this.kv.hashInto(h);
     h = this.locks.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Lock)));
-    return this.seqs.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Sequence)));
+    h = this.seqs.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Sequence)));
+    return this.txs.hashInto(fnvField(h, Uint8Array.of(StateNamespace.Tx)));
   }
 }

@@ -4,6 +4,10 @@
 // `now` is the leader-stamped HLC of the Raft entry being applied (writes) or the leader's
 // current HLC (reads); nothing here reads a clock.
 //
+// Transactions (issue 8, src/core/api/tx-types.ts) keep their locks, intents and decisions in
+// the same namespace's state (tx-table.ts), and plain writes and reads answer MustRetry where a
+// foreign transaction covers the key (wire.md 4.2).
+//
 // Persistence: every write marks what it changed; takeDirty() hands those records out (the
 // partition writes them at its next checkpoint) and load() rebuilds the state from them on
 // restore. A record with value null deletes its key.
@@ -16,9 +20,14 @@ import type {
   SeqNameRequest, SeqReserveRequest, SeqUpdateRequest, SequenceAllocationResponse,
   SequenceResponse, TryLockRequest, UnlockRequest,
 } from '../api/types.js';
+import type {
+  TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
+  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxReadRequest, TxReadResponse, TxUnlockRequest, TxUnlockResponse,
+} from '../api/tx-types.js';
 
 /** Namespaces of the materialized state (the u8 of keys.ts stateKey). 0 is partition meta. */
-export const StateNamespace = { Meta: 0, Kv: 1, Lock: 2, Sequence: 3 } as const;
+export const StateNamespace = { Meta: 0, Kv: 1, Lock: 2, Sequence: 3, Tx: 4 } as const;
 
 export interface StateRecord {
   readonly namespace: number;
@@ -41,6 +50,11 @@ export interface KahunaWrites {
   seqUpdate(req: SeqUpdateRequest, now: Hlc): SequenceResponse;
   seqDelete(req: SeqNameRequest, now: Hlc): SequenceResponse;
   seqReserve(req: SeqReserveRequest, now: Hlc): SequenceAllocationResponse;
+  txLock(req: TxLockRequest, now: Hlc): TxLockResponse;
+  txUnlock(req: TxUnlockRequest, now: Hlc): TxUnlockResponse;
+  txPrepare(req: TxPrepareRequest, now: Hlc): TxPrepareResponse;
+  txFinish(req: TxFinishRequest, now: Hlc): TxFinishResponse;
+  txDecide(req: TxDecideRequest, now: Hlc): TxDecideResponse;
 }
 
 /** Reads: no state change (expired entries may be collected lazily, but never observably). */
@@ -54,6 +68,8 @@ export interface KahunaReads {
   kvScanByPrefix(req: KvScanByPrefixRequest, now: Hlc): KvScanResponse;
   kvGetByRange(req: KvGetByRangeRequest, now: Hlc): KvGetByRangeResponse;
   seqGet(req: SeqNameRequest, now: Hlc): SequenceResponse;
+  txRead(req: TxReadRequest, now: Hlc): TxReadResponse;
+  txPending(req: TxPendingRequest, now: Hlc): TxPendingResponse;
 }
 
 export interface KahunaStateStore extends KahunaWrites, KahunaReads {

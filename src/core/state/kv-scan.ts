@@ -75,9 +75,10 @@ function scanPrefix(tree: KvTree, prefix: string, readTs: Hlc, now: Hlc,
   return items;
 }
 
-/** Live keys whose bucket (the part before the last '/') equals `prefixKey`. */
+/** Live keys whose bucket (the part before the last '/') equals `prefixKey`. A transaction's
+ *  read (non-zero txId) gets the same rows: its coordinator overlays its own writes, and
+ *  KahunaState has already checked other transactions' prefix locks. */
 export function getByBucket(tree: KvTree, req: KvGetByBucketRequest, now: Hlc): KvScanResponse {
-  if (!hlcIsZero(req.txId)) return { type: KvType.Errored, items: [] }; // transactions: later
   if (req.prefixKey.length === 0) return { type: KvType.Get, items: [] };
   const head = `${req.prefixKey}/`;
   const items = scanPrefix(tree, head, req.readTimestamp, now,

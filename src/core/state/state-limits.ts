@@ -25,8 +25,22 @@ export const seqNameCharsMax = sequenceNameCharsMax;
 export const seqIdempotencyKeyBytesMax = idempotencyKeyBytesMax;
 /** A GetByRange cursor longer than this is malformed (a key plus a few header bytes). */
 export const rangeCursorCharsMax = 64 * 1024;
+/** How long a transaction's decision record outlives its recording (HLC ms): long past every
+ *  decision deadline (at most a minute) and resolver pass, after which it is collected. */
+export const txDecisionRetentionMs = 60 * 60 * 1000;
+/** Expired locks and retired decision records one transactional write looks at (and drops):
+ *  collection is lazy and bounded, so no entry pays for a backlog. */
+export const txSweepPerWriteMax = 32;
+/** Mutations plus read checks of one prepare. */
+export const txPrepareKeysMax = 65_536;
+/** Items of one TxPending answer (a larger or non-positive limit is this). */
+export const txPendingItemsMax = 1024;
+/** decisionTimeoutMs of a prepare, like a lease: int32 milliseconds. */
+export const txDecisionTimeoutMsMax = 2 ** 31 - 1;
 
 assert(kvRevisionsRetainedMax >= 2, 'history must keep at least one revision before the last');
 assert(kvScanRowsMax >= 1, 'scans must return rows');
 assert(seqIdempotencyKeysRetainedMax >= 1, 'idempotency must remember a key');
 assert(Number.isSafeInteger(seqValueMax) && seqValueMin === -seqValueMax, 'sequence bounds');
+assert(txSweepPerWriteMax >= 1, 'a transactional write collects something');
+assert(txDecisionRetentionMs >= 60_000, 'decision records outlive Kahuna\'s 60 s deadline cap');
