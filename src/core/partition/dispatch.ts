@@ -22,6 +22,11 @@ const writes: Partial<Record<KahunaOpValue, WriteMethod>> = {
   [KahunaOp.SeqUpdate]: 'seqUpdate',
   [KahunaOp.SeqDelete]: 'seqDelete',
   [KahunaOp.SeqReserve]: 'seqReserve',
+  [KahunaOp.TxLock]: 'txLock',
+  [KahunaOp.TxUnlock]: 'txUnlock',
+  [KahunaOp.TxPrepare]: 'txPrepare',
+  [KahunaOp.TxFinish]: 'txFinish',
+  [KahunaOp.TxDecide]: 'txDecide',
 };
 
 const reads: Partial<Record<KahunaOpValue, ReadMethod>> = {
@@ -34,19 +39,25 @@ const reads: Partial<Record<KahunaOpValue, ReadMethod>> = {
   [KahunaOp.KvScanByPrefix]: 'kvScanByPrefix',
   [KahunaOp.KvGetByRange]: 'kvGetByRange',
   [KahunaOp.SeqGet]: 'seqGet',
+  [KahunaOp.TxRead]: 'txRead',
+  [KahunaOp.TxPending]: 'txPending',
 };
 
 const sequenceOps: ReadonlySet<number> = new Set([KahunaOp.SeqCreate, KahunaOp.SeqUpdate,
   KahunaOp.SeqGet, KahunaOp.SeqDelete, KahunaOp.SeqReserve]);
+/** Always persistent: sequences, and decision records (TxDecide carries no durability; the
+ *  record must survive the anchor partition's leader). */
+const persistentOps: ReadonlySet<number> = new Set([...sequenceOps, KahunaOp.TxDecide]);
 
 export function isReadOp(op: KahunaOpValue): boolean {
   return reads[op] !== undefined;
 }
 
 /** 1 (persistent) or 0 (ephemeral). Sequences are persistent whatever they say: a wrong
- *  durability is the store's InvalidInput, decided through Raft like any sequence call. */
+ *  durability is the store's InvalidInput, decided through Raft like any sequence call. So
+ *  are decision records. */
 export function durabilityOf(op: KahunaOpValue, req: unknown): number {
-  if (sequenceOps.has(op)) return 1;
+  if (persistentOps.has(op)) return 1;
   const r = req as { durability?: number; items?: readonly { durability?: number }[] };
   const d = r.durability ?? r.items?.[0]?.durability ?? 0;
   return d === 1 ? 1 : 0;
@@ -98,6 +109,15 @@ export function erroredResponse(op: KahunaOpValue): unknown {
         lastModified: zero, state: 0 };
     case KahunaOp.KvGetByRange:
       return { type: 99, items: [], nextCursor: null, hasMore: false };
+    case KahunaOp.TxLock: case KahunaOp.TxUnlock:
+      return { type: 99, holder: zero };
+    case KahunaOp.TxRead:
+      return { type: 99, value: null, revision: 0, expires: zero, lastModified: zero,
+        lastRevision: -1 };
+    case KahunaOp.TxPrepare:
+      return { type: 99, reason: '', items: [] };
+    case KahunaOp.TxDecide:
+      return { type: 99, decision: 0 };
     default:
       return { type: 99, items: [] };
   }
