@@ -27,7 +27,10 @@ export type Expr =
   | { readonly k: 'notSet'; readonly line: number }
   | { readonly k: 'notFound'; readonly line: number }
   /** name is lower-cased: function names are case-insensitive. */
-  | { readonly k: 'call'; readonly name: string; readonly args: readonly Expr[]; readonly line: number }
+  | {
+    readonly k: 'call'; readonly name: string; readonly args: readonly Expr[];
+    readonly line: number;
+  }
   | { readonly k: 'index'; readonly target: Expr; readonly index: Expr; readonly line: number };
 
 /** A key name: a literal (identifier, string or backtick name) or a placeholder. */

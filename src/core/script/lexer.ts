@@ -159,7 +159,8 @@ class Lexer {
       this.pos += 2;
       while (isHex(s[this.pos] ?? '')) this.pos += 1;
       if (this.pos === start + 2) this.fail('malformed hex number');
-      return this.integer(s.slice(start, this.pos), Number.parseInt(s.slice(start + 2, this.pos), 16));
+      const hex = s.slice(start + 2, this.pos);
+      return this.integer(s.slice(start, this.pos), Number.parseInt(hex, 16));
     }
     while (isDigit(s[this.pos] ?? '')) this.pos += 1;
     // A float needs digits after the dot, so `1..10` is a range and not `1.` `.10`.
@@ -212,7 +213,8 @@ class Lexer {
     if (c === 'x' || c === 'u' || c === 'U') {
       const width = c === 'x' ? 2 : c === 'u' ? 4 : 8;
       const digits = s.slice(this.pos + 2, this.pos + 2 + width);
-      if (digits.length !== width || ![...digits].every(isHex)) this.fail(`malformed \\${c} escape`);
+      const wellFormed = digits.length === width && [...digits].every(isHex);
+      if (!wellFormed) this.fail(`malformed \\${c} escape`);
       const code = Number.parseInt(digits, 16);
       if (code > 0x10ffff) this.fail(`malformed \\${c} escape`);
       this.pos += 2 + width;
