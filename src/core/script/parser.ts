@@ -264,6 +264,10 @@ export function tryParseScript(text: string): ParseResult {
     return { ok: true, program: parseScript(text) };
   } catch (err) {
     if (err instanceof ScriptSyntaxError) return { ok: false, reason: err.message, line: err.line };
+    // The caps should make this unreachable; a stack overflow is still the script's fault.
+    if (err instanceof RangeError) {
+      return { ok: false, reason: 'Syntax error: script too complex at line 1', line: 1 };
+    }
     throw err;
   }
 }
