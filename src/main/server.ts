@@ -12,6 +12,7 @@ import { registerSystemRoutes } from './rest/system-routes.js';
 import { registerHonuRoutes } from './rest/honu-routes.js';
 import { registerKahunaRoutes } from './rest/kahuna-routes.js';
 import type { KahunaBackend } from '../core/api/types.js';
+import { TxCoordinator } from './tx/coordinator.js';
 import { WorkerBackend } from './backend/worker-backend.js';
 import { createGrpcServer } from './grpc/grpc-server.js';
 import { startListener, type Listener } from './listener.js';
@@ -106,9 +107,13 @@ export async function startNode(config: NodeConfig,
     leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
     endpoint: `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${config.port}`,
   });
-  const backend = options.backend ?? workerBackend;
-  registerKahunaRoutes(restRouter, { backend });
-  const grpcServer = createGrpcServer(backend, log);
+  const coordinator = new TxCoordinator(workerBackend, {
+    nodeId: config.nodeId, partitions: config.partitions,
+    leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
+  });
+  const backend = options.backend ?? coordinator.backend;
+  registerKahunaRoutes(restRouter, { backend, tx: coordinator });
+  const grpcServer = createGrpcServer(backend, log, undefined, coordinator);
   transport.register(grpcServer);
   let listener: Listener;
   try {
@@ -118,6 +123,7 @@ export async function startNode(config: NodeConfig,
     });
   } catch (e) {
     clusterRouter.close();
+    coordinator.close();
     await Promise.all([supervisor.close(), pool.close(), transport.close()]);
     throw e;
   }
@@ -140,6 +146,7 @@ export async function startNode(config: NodeConfig,
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.close();
+      coordinator.close();
       await listener.close(listenerDrainMsDefault);
       clusterRouter.close();
       await transport.close();
