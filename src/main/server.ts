@@ -110,6 +110,7 @@ export async function startNode(config: NodeConfig,
   const coordinator = new TxCoordinator(workerBackend, {
     nodeId: config.nodeId, partitions: config.partitions,
     leaderOf: (partition) => supervisor.leaderTable.leaderOf(partition),
+    parser: (text) => pool.parse(text),
   });
   const backend = options.backend ?? coordinator.backend;
   registerKahunaRoutes(restRouter, { backend, tx: coordinator });
