@@ -1,0 +1,206 @@
+// The coordinator's commit protocol (src/main/tx/commit.ts) and session table against the real
+// partition-side state machine (in-process KahunaState per partition, test/tx/local-store.ts):
+// one-phase and anchored two-phase commits, aborts on conflicts, lost replies at every step, and
+// the resolver settling intents whose coordinator went away.
+import { describe, expect, it } from 'vitest';
+import { KvType } from '../../src/core/api/codes.js';
+import { hlcZero, type Hlc } from '../../src/core/api/types.js';
+import { TxDecision } from '../../src/core/api/tx-types.js';
+import { commitTransaction, rollbackTransaction } from '../../src/main/tx/commit.js';
+import { SessionTable } from '../../src/main/tx/sessions.js';
+import { Locking, Transaction } from '../../src/main/tx/transaction.js';
+import { LocalTxStore } from './local-store.js';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+let idCounter = 0;
+const newId = (): Hlc => ({ n: 1, l: 5_000, c: (idCounter += 1) });
+const opts = { decisionTimeoutMs: 5000 };
+
+function tx(store: LocalTxStore, locking: number = Locking.Pessimistic): Transaction {
+  return new Transaction(newId(), { locking, leaseMs: 5000, snapshot: hlcZero }, store);
+}
+
+const set = (t: Transaction, key: string, value: string, durability = 1) =>
+  t.set({ key, value: text(value), flags: 1, compareValue: null, compareRevision: 0,
+    expiresMs: 0, durability });
+const get = (t: Transaction, key: string, durability = 1) =>
+  t.read({ key, durability, revision: -1, asOf: hlcZero }, true);
+
+describe('commit protocol', () => {
+  it('one participant commits in one phase and the writes continue the key history', async () => {
+    const store = new LocalTxStore();
+    const t1 = tx(store);
+    expect((await set(t1, 'acc/a', '1')).row?.revision).toBe(0);
+    expect(await commitTransaction(t1, store, opts)).toMatchObject({ type: KvType.Committed });
+    const t2 = tx(store);
+    expect((await set(t2, 'acc/a', '2')).row?.revision).toBe(1);
+    expect((await t2.delete('acc/a', 1)).type).toBe(KvType.Deleted);
+    expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
+    expect(store.value('acc/a')).toBeNull();
+    expect(store.calls.filter((c) => c.startsWith('prepare'))).toHaveLength(2);
+  });
+
+  it('reads its own writes; nothing is visible outside before commit', async () => {
+    const store = new LocalTxStore();
+    const t = tx(store);
+    await set(t, 'k', 'mine');
+    expect((await get(t, 'k')).row?.value).toEqual(text('mine'));
+    expect(store.value('k')).toBeNull();
+    await rollbackTransaction(t, store);
+    expect(store.value('k')).toBeNull();
+  });
+
+  it('two partitions: prepare the other, then the anchor records Commit; all applied', async () => {
+    const store = new LocalTxStore();
+    const [a, b] = store.keysOnTwoPartitions('x/');
+    const t = tx(store);
+    await set(t, a, 'A');
+    await set(t, b, 'B');
+    const out = await commitTransaction(t, store, opts);
+    expect(out.type).toBe(KvType.Committed);
+    expect(out.anchorKey).not.toBeNull();
+    expect([store.value(a), store.value(b)]).toEqual(['A', 'B']);
+    // The decision is on record at the anchor; a later Abort cannot replace it.
+    const d = await store.decide({ txId: t.id, anchorKey: out.anchorKey!,
+      decision: TxDecision.Abort });
+    expect(d.decision).toBe(TxDecision.Commit);
+    // Every lock is gone: another transaction takes both keys at once.
+    const t2 = tx(store);
+    await set(t2, a, 'A2');
+    await set(t2, b, 'B2');
+    expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
+  });
+
+  it('a pessimistic conflict aborts the second transaction at lock time', async () => {
+    const store = new LocalTxStore();
+    const t1 = tx(store);
+    const t2 = tx(store);
+    await set(t1, 'c/k', '1');
+    await expect(set(t2, 'c/k', '2')).rejects.toMatchObject({ code: KvType.Aborted });
+    expect((await commitTransaction(t1, store, opts)).type).toBe(KvType.Committed);
+    expect(store.value('c/k')).toBe('1');
+  });
+
+  it('optimistic: a read that changed before commit aborts (write skew prevented)', async () => {
+    const store = new LocalTxStore();
+    const seed = tx(store);
+    await set(seed, 'd/alice', 'true');
+    await set(seed, 'd/bob', 'true');
+    expect((await commitTransaction(seed, store, opts)).type).toBe(KvType.Committed);
+    const t1 = tx(store, Locking.Optimistic);
+    const t2 = tx(store, Locking.Optimistic);
+    for (const t of [t1, t2]) {
+      await get(t, 'd/alice');
+      await get(t, 'd/bob');
+    }
+    await set(t1, 'd/alice', 'false');
+    await set(t2, 'd/bob', 'false');
+    const outcomes = [await commitTransaction(t1, store, opts),
+      await commitTransaction(t2, store, opts)].map((o) => o.type);
+    expect(outcomes.sort((x, y) => x - y)).toEqual([KvType.Committed, KvType.Aborted]);
+    expect([store.value('d/alice'), store.value('d/bob')].sort()).toEqual(['false', 'true']);
+  });
+
+  it('a participant that cannot prepare aborts everything and releases the locks', async () => {
+    const store = new LocalTxStore();
+    const [a, b] = store.keysOnTwoPartitions('y/');
+    const t = tx(store);
+    await set(t, a, 'A');
+    await set(t, b, 'B');
+    store.fault = (op) => (op === 'prepare' ? 'refuse' : 'none');
+    expect((await commitTransaction(t, store, opts)).type).toBe(KvType.Aborted);
+    store.fault = () => 'none';
+    expect([store.value(a), store.value(b)]).toEqual([null, null]);
+    const t2 = tx(store);
+    await set(t2, a, 'A2');
+    expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
+  });
+
+  it('the anchor applied but its reply was lost: the recorded decision says Committed',
+    async () => {
+      const store = new LocalTxStore();
+      const [a, b] = store.keysOnTwoPartitions('z/');
+      const t = tx(store);
+      await set(t, a, 'A');
+      await set(t, b, 'B');
+      let prepares = 0;
+      store.fault = (op) => (op === 'prepare' && (prepares += 1) === 2 ? 'lose-reply' : 'none');
+      const out = await commitTransaction(t, store, opts);
+      expect(out.type).toBe(KvType.Committed);
+      expect([store.value(a), store.value(b)]).toEqual(['A', 'B']);
+    });
+
+  it('a lost one-phase reply of a single persistent participant is settled from its record',
+    async () => {
+      const store = new LocalTxStore();
+      const t = tx(store);
+      await set(t, 'solo/k', 'v');
+      store.fault = (op) => (op === 'prepare' ? 'lose-reply' : 'none');
+      expect((await commitTransaction(t, store, opts)).type).toBe(KvType.Committed);
+      expect(store.value('solo/k')).toBe('v');
+    });
+
+  it('the anchor refused and the decision stays unknown: MustRetry, then a retry settles',
+    async () => {
+      const store = new LocalTxStore();
+      const sessions = new SessionTable({ nodeId: 1, store, decisionTimeoutMs: 5000 });
+      const started = sessions.start({ coordinatorKey: 'c1', lockingType: 0, timeout: 0,
+        asyncRelease: false, autoCommit: true, readValidation: 0, decisionDurability: 0,
+        readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0, conflictPolicy: 0 });
+      const [a, b] = store.keysOnTwoPartitions('w/');
+      for (const k of [a, b]) {
+        const r = await sessions.operate(started.transactionId, 0, 0,
+          (t) => set(t, k, 'v'), (code) => ({ type: code, row: null }));
+        expect(r.type).toBe(KvType.Set);
+      }
+      let prepares = 0;
+      store.fault = (op) => ((op === 'prepare' && (prepares += 1) === 2) || op === 'decide'
+        ? 'refuse' : 'none');
+      const end = { coordinatorKey: 'c1', transactionId: started.transactionId,
+        recordAnchorKey: null };
+      const first = await sessions.commit(end);
+      expect(first.type).toBe(KvType.MustRetry);
+      expect(first.recordAnchorKey).not.toBeNull();
+      store.fault = () => 'none';
+      // The anchor never applied, so settling writes Abort: the retry answers Aborted, and
+      // the prepared participant is released.
+      const second = await sessions.commit({ ...end, recordAnchorKey: first.recordAnchorKey });
+      expect(second.type).toBe(KvType.Aborted);
+      expect([store.value(a), store.value(b)]).toEqual([null, null]);
+      expect((await sessions.commit(end)).type).toBe(KvType.Aborted);
+    });
+});
+
+describe('resolver path', () => {
+  it('an intent whose coordinator vanished is found past its deadline and aborted via the '
+    + 'anchor record; the anchor can no longer commit it', async () => {
+    const store = new LocalTxStore();
+    const [a, b] = store.keysOnTwoPartitions('r/');
+    const t = tx(store);
+    await set(t, a, 'A');
+    await set(t, b, 'B');
+    const pa = store.partitionOfKey(a);
+    const pb = store.partitionOfKey(b);
+    // The coordinator prepares b (with a as anchor) and dies.
+    const mutations = [...t.participants().values()];
+    const bGroup = mutations.find((g) => g.partition === pb)!;
+    expect((await store.prepare(pb, { txId: t.id, durability: 1, onePhase: false,
+      anchorKey: a, decisionTimeoutMs: 5000, recordDecision: false,
+      mutations: bGroup.mutations, reads: [] })).type).toBe(KvType.Prepared);
+    expect((await store.pending(pb, { durability: 1, limit: 10 })).items).toHaveLength(0);
+    store.advance(6000);
+    const pending = await store.pending(pb, { durability: 1, limit: 10 });
+    expect(pending.items.map((i) => i.anchorKey)).toEqual([a]);
+    // What coordinator.resolve() does for each item.
+    const d = await store.decide({ txId: t.id, anchorKey: a, decision: TxDecision.Abort });
+    expect(d.decision).toBe(TxDecision.Abort);
+    expect((await store.finish(pb, { txId: t.id, durability: 1, commit: false })).type)
+      .toBe(KvType.RolledBack);
+    // A late anchor step of the dead coordinator must not commit.
+    const aGroup = mutations.find((g) => g.partition === pa)!;
+    expect((await store.prepare(pa, { txId: t.id, durability: 1, onePhase: true, anchorKey: a,
+      decisionTimeoutMs: 5000, recordDecision: true, mutations: aGroup.mutations,
+      reads: [] })).type).toBe(KvType.Aborted);
+    expect([store.value(a), store.value(b)]).toEqual([null, null]);
+  });
+});
