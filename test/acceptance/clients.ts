@@ -7,6 +7,9 @@
 //   ts-proto code, so the two sides of the wire are encoded by different libraries.
 // Replies are normalized to one camelCase shape: an absent scalar is 0/''/false, absent bytes are
 // null (not the same as empty bytes), an absent timestamp is {n:0,l:0,c:0}.
+// Scripts, interactive sessions and exclusive locks (wire.md 2.2.10, 2.2.15-2.2.23, 3.4, 4.4)
+// are here too: the tx* methods are the point operations of a session (a non-zero
+// TransactionId with its CoordinatorKey and a per-operation id, as kahuna-ts sends them).
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -147,6 +150,76 @@ export interface UpdateSequenceArgs {
   readonly durability?: number;
 }
 
+// --- Scripts (wire.md 2.2.10, 3.4, 4.5) ---
+export interface ScriptParameter {
+  /** The placeholder with its `@`, e.g. `@key`. */
+  readonly key: string;
+  /** null: the placeholder is null (gRPC Value absent). */
+  readonly value: string | null;
+}
+export interface ScriptOptions {
+  readonly parameters?: readonly ScriptParameter[];
+  readonly hash?: string | null;
+  /** The C#/REST priority 0-4 (Background..Critical); gRPC sends it plus one. Default Normal. */
+  readonly priority?: number;
+}
+export interface ScriptValue {
+  readonly key: string;
+  readonly value: Buffer | null;
+  readonly revision: number;
+  readonly expires: Hlc;
+  readonly lastModified: Hlc;
+}
+export interface ScriptReply {
+  readonly type: number;
+  /** null when absent (gRPC) or null (REST). */
+  readonly reason: string | null;
+  readonly values: readonly ScriptValue[];
+  /** REST only: the legacy top-level value/revision/expires (the first value); gRPC: null. */
+  readonly legacy: { readonly value: Buffer | null; readonly revision: number;
+    readonly expires: Hlc } | null;
+}
+
+// --- Interactive transactions and exclusive locks (wire.md 2.2.15-2.2.23, 3.4, 4.4) ---
+/** What a session's operation carries: its transaction, coordinator key and operation id. */
+export interface TxOp {
+  readonly transactionId: Hlc;
+  readonly coordinatorKey: string;
+  readonly operationIdHigh: number;
+  readonly operationIdLow: number;
+}
+export interface StartTxArgs {
+  readonly coordinatorKey: string;
+  /** 0 pessimistic (default), 1 optimistic. */
+  readonly lockingType?: number;
+  readonly timeout?: number;
+  readonly asyncRelease?: boolean;
+  /** kahuna-ts sends true. */
+  readonly autoCommit?: boolean;
+  readonly readValidation?: number;
+  readonly decisionDurability?: number;
+  readonly readTimestamp?: Hlc;
+  /** C#/REST values (0-4); gRPC sends it plus one. Default Normal (2). */
+  readonly priority?: number;
+  readonly admissionWaitMs?: number;
+  /** C#/REST values (0 normal, 1 yield); gRPC sends it plus one. */
+  readonly conflictPolicy?: number;
+}
+export interface StartTxReply { readonly type: number; readonly transactionId: Hlc }
+export interface EndTxReply { readonly type: number; readonly recordAnchorKey: string | null }
+export interface ExclusiveLockArgs {
+  readonly transactionId: Hlc;
+  /** The key (or, for the prefix lock, the bucket). */
+  readonly key: string;
+  readonly expiresMs: number;
+  readonly durability: number;
+  /** "" and 0/0 when not in a session. */
+  readonly coordinatorKey?: string;
+  readonly operationIdHigh?: number;
+  readonly operationIdLow?: number;
+}
+export interface ExclusiveLockReply { readonly type: number; readonly holder: Hlc }
+
 export interface KahunaClient {
   readonly transport: Transport;
   tryLock(resource: string, owner: Buffer | null, expiresMs: number,
@@ -185,6 +258,32 @@ export interface KahunaClient {
   reserveSequence(name: string, count: number, idempotencyKey?: string, durability?: number):
     Promise<AllocationReply>;
   deleteSequence(name: string, durability?: number): Promise<SequenceReply>;
+
+  /** `script` null is REST's "no script" (100); over gRPC it is the absent (empty) Script. */
+  executeScript(script: string | null, options?: ScriptOptions): Promise<ScriptReply>;
+
+  startTransaction(args: StartTxArgs): Promise<StartTxReply>;
+  commitTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey?: string | null): Promise<EndTxReply>;
+  rollbackTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey?: string | null): Promise<EndTxReply>;
+  tryAcquireExclusiveLock(args: ExclusiveLockArgs): Promise<ExclusiveLockReply>;
+  /** REST try-acquire-prefix-lock (`key` = the bucket), gRPC TryAcquireExclusivePrefixLock. */
+  tryAcquireExclusivePrefixLock(args: ExclusiveLockArgs): Promise<ExclusiveLockReply>;
+  /** REST try-release-prefix-lock, gRPC TryReleaseExclusivePrefixLock (no holder: zero). */
+  tryReleaseExclusivePrefixLock(transactionId: Hlc, prefixKey: string, durability: number):
+    Promise<ExclusiveLockReply>;
+  /** The point operations of a session (SetArgs.transactionId is ignored: op's is sent). */
+  txSet(op: TxOp, args: SetArgs): Promise<KvWriteReply>;
+  txGet(op: TxOp, key: string, durability: number, revision?: number): Promise<KvGetReply>;
+  txExists(op: TxOp, key: string, durability: number): Promise<KvExistsReply>;
+  txDelete(op: TxOp, key: string, durability: number): Promise<KvWriteReply>;
+  txExtend(op: TxOp, key: string, expiresMs: number, durability: number): Promise<KvWriteReply>;
+  /** Every item carries op's transaction id; the coordinator key and operation id are sent once,
+   *  at batch level (wire.md 4.4). */
+  txDeleteMany(op: TxOp, items: readonly { key: string; durability: number }[]):
+    Promise<ManyReply<ManyWriteItem>>;
+  txGetByBucket(op: TxOp, prefixKey: string, durability: number): Promise<ScanReply>;
 
   close(): void;
 }
@@ -236,6 +335,38 @@ function hlcOf(value: unknown): Hlc {
 
 const restTxFields = { transactionId: zeroHlc, coordinatorKey: '', operationIdHigh: 0,
   operationIdLow: 0 };
+
+function restTxOp(op: TxOp): Json {
+  return { transactionId: op.transactionId, coordinatorKey: op.coordinatorKey,
+    operationIdHigh: op.operationIdHigh, operationIdLow: op.operationIdLow };
+}
+
+function restScriptReply(r: Json): ScriptReply {
+  const reason = r['reason'];
+  return {
+    type: num(r['type']),
+    reason: reason === null || reason === undefined ? null : String(reason),
+    values: ((r['values'] ?? []) as Json[]).map((v) => ({
+      key: str(v['key']), value: fromB64(v['value']), revision: num(v['revision']),
+      expires: hlcOf(v['expires']), lastModified: hlcOf(v['lastModified']),
+    })),
+    legacy: { value: fromB64(r['value']), revision: num(r['revision']),
+      expires: hlcOf(r['expires']) },
+  };
+}
+
+function restExclusiveLock(r: Json): ExclusiveLockReply {
+  return { type: num(r['type']), holder: hlcOf(r['holderTransactionId']) };
+}
+
+function restEndTx(r: Json): EndTxReply {
+  const anchor = r['recordAnchorKey'];
+  return { type: num(r['type']),
+    recordAnchorKey: anchor === null || anchor === undefined ? null : String(anchor) };
+}
+
+/** Priority: C#/REST Normal. */
+const priorityNormal = 2;
 
 function restScanItems(value: unknown): ScanItem[] {
   return ((value ?? []) as Json[]).map((i) => ({
@@ -479,6 +610,104 @@ export class RestClient implements KahunaClient {
     return this.#sequence('/v1/sequences/delete', { name, durability });
   }
 
+  // ---------------------------------------------------------------- scripts and transactions
+
+  async executeScript(script: string | null, o: ScriptOptions = {}): Promise<ScriptReply> {
+    const r = await this.post('/v1/kv/try-execute-tx-script', {
+      hash: o.hash ?? null,
+      script: script === null ? null : Buffer.from(script, 'utf8').toString('base64'),
+      parameters: o.parameters === undefined ? null
+        : o.parameters.map((p) => ({ key: p.key, value: p.value })),
+      priority: o.priority ?? priorityNormal,
+    });
+    return restScriptReply(r);
+  }
+
+  async startTransaction(a: StartTxArgs): Promise<StartTxReply> {
+    const r = await this.post('/v1/kv/start-tx-session', {
+      coordinatorKey: a.coordinatorKey, timeout: a.timeout ?? 0,
+      admissionWaitMs: a.admissionWaitMs ?? 0, lockingType: a.lockingType ?? 0,
+      asyncRelease: a.asyncRelease ?? false, autoCommit: a.autoCommit ?? true,
+      readValidation: a.readValidation ?? 0, decisionDurability: a.decisionDurability ?? 0,
+      priority: a.priority ?? priorityNormal, conflictPolicy: a.conflictPolicy ?? 0,
+      readTimestamp: a.readTimestamp ?? zeroHlc,
+    });
+    return { type: num(r['type']), transactionId: hlcOf(r['transactionId']) };
+  }
+
+  async commitTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey: string | null = null): Promise<EndTxReply> {
+    return restEndTx(await this.post('/v1/kv/commit-tx-session',
+      { coordinatorKey, transactionId, recordAnchorKey }));
+  }
+
+  async rollbackTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey: string | null = null): Promise<EndTxReply> {
+    return restEndTx(await this.post('/v1/kv/rollback-tx-session',
+      { coordinatorKey, transactionId, recordAnchorKey }));
+  }
+
+  #lockBody(a: ExclusiveLockArgs): Json {
+    return { transactionId: a.transactionId, coordinatorKey: a.coordinatorKey ?? '',
+      operationIdHigh: a.operationIdHigh ?? 0, operationIdLow: a.operationIdLow ?? 0,
+      key: a.key, expiresMs: a.expiresMs, durability: a.durability };
+  }
+
+  async tryAcquireExclusiveLock(a: ExclusiveLockArgs): Promise<ExclusiveLockReply> {
+    return restExclusiveLock(await this.post('/v1/kv/try-acquire-exclusive-lock',
+      this.#lockBody(a)));
+  }
+
+  async tryAcquireExclusivePrefixLock(a: ExclusiveLockArgs): Promise<ExclusiveLockReply> {
+    return restExclusiveLock(await this.post('/v1/kv/try-acquire-prefix-lock',
+      this.#lockBody(a)));
+  }
+
+  async tryReleaseExclusivePrefixLock(transactionId: Hlc, prefixKey: string,
+    durability: number): Promise<ExclusiveLockReply> {
+    return restExclusiveLock(await this.post('/v1/kv/try-release-prefix-lock',
+      { transactionId, key: prefixKey, durability }));
+  }
+
+  txSet(op: TxOp, a: SetArgs) {
+    return this.#write('/v1/kv/try-set', { ...this.#setBody(a), ...restTxOp(op) });
+  }
+
+  async txGet(op: TxOp, key: string, durability: number, revision = -1): Promise<KvGetReply> {
+    const r = await this.post('/v1/kv/try-get',
+      { ...restTxOp(op), key, revision, readTimestamp: zeroHlc, durability });
+    return { type: num(r['type']), value: fromB64(r['value']), revision: num(r['revision']),
+      expires: hlcOf(r['expires']), lastModified: hlcOf(r['lastModified']) };
+  }
+
+  async txExists(op: TxOp, key: string, durability: number): Promise<KvExistsReply> {
+    const r = await this.post('/v1/kv/try-exists',
+      { ...restTxOp(op), key, revision: -1, readTimestamp: zeroHlc, durability });
+    return { type: num(r['type']), revision: num(r['revision']), expires: hlcOf(r['expires']),
+      lastModified: hlcOf(r['lastModified']) };
+  }
+
+  txDelete(op: TxOp, key: string, durability: number) {
+    return this.#write('/v1/kv/try-delete', { ...restTxOp(op), key, durability });
+  }
+
+  txExtend(op: TxOp, key: string, expiresMs: number, durability: number) {
+    return this.#write('/v1/kv/try-extend', { ...restTxOp(op), key, expiresMs, durability });
+  }
+
+  async txDeleteMany(op: TxOp, items: readonly { key: string; durability: number }[]) {
+    const body = { coordinatorKey: op.coordinatorKey, operationIdHigh: op.operationIdHigh,
+      operationIdLow: op.operationIdLow, items: items.map((i) => ({
+        transactionId: op.transactionId, key: i.key, durability: i.durability })) };
+    return this.#manyWrite(await this.post('/v1/kv/try-delete-many', body));
+  }
+
+  async txGetByBucket(op: TxOp, prefixKey: string, durability: number): Promise<ScanReply> {
+    const r = await this.post('/v1/kv/get-by-bucket',
+      { ...restTxOp(op), prefixKey, readTimestamp: zeroHlc, durability });
+    return { type: num(r['type']), items: restScanItems(r['items']) };
+  }
+
   close(): void {}
 }
 
@@ -544,6 +773,23 @@ function gHlc(m: GrpcMessage, prefix: string): Hlc {
 function gHlcFields(prefix: string, hlc: Hlc | undefined): GrpcMessage {
   const h = hlc ?? zeroHlc;
   return { [`${prefix}Node`]: h.n, [`${prefix}Physical`]: h.l, [`${prefix}Counter`]: h.c };
+}
+
+function gTxOp(op: TxOp): GrpcMessage {
+  return { ...gHlcFields('TransactionId', op.transactionId), CoordinatorKey: op.coordinatorKey,
+    OperationIdHigh: op.operationIdHigh, OperationIdLow: op.operationIdLow };
+}
+
+function gOptionalString(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function gExclusiveLock(r: GrpcMessage): ExclusiveLockReply {
+  return { type: gNum(r['Type']), holder: gHlc(r, 'HolderTransactionId') };
+}
+
+function gEndTx(r: GrpcMessage): EndTxReply {
+  return { type: gNum(r['Type']), recordAnchorKey: gOptionalString(r['RecordAnchorKey']) };
 }
 
 function gScanItems(value: unknown): ScanItem[] {
@@ -814,6 +1060,117 @@ export class GrpcClient implements KahunaClient {
     return this.#sequence('DeleteSequence', { Name: name, Durability: durability });
   }
 
+  // ---------------------------------------------------------------- scripts and transactions
+
+  async executeScript(script: string | null, o: ScriptOptions = {}): Promise<ScriptReply> {
+    const r = await this.call(this.keyValuer, 'TryExecuteTransactionScript', {
+      ...optional('Hash', o.hash),
+      ...optional('Script', script === null ? null : Buffer.from(script, 'utf8')),
+      Parameters: (o.parameters ?? []).map((p) => ({ Key: p.key, ...optional('Value', p.value) })),
+      Priority: (o.priority ?? priorityNormal) + 1,
+    });
+    return {
+      type: gNum(r['Type']), reason: gOptionalString(r['Reason']),
+      values: ((r['Values'] ?? []) as GrpcMessage[]).map((v) => ({
+        key: gStr(v['Key']), value: gBytes(v['Value']), revision: gNum(v['Revision']),
+        expires: gHlc(v, 'Expires'), lastModified: gHlc(v, 'LastModified'),
+      })),
+      legacy: null,
+    };
+  }
+
+  async startTransaction(a: StartTxArgs): Promise<StartTxReply> {
+    const r = await this.call(this.keyValuer, 'StartTransaction', {
+      CoordinatorKey: a.coordinatorKey, LockingType: a.lockingType ?? 0, Timeout: a.timeout ?? 0,
+      AsyncRelease: a.asyncRelease ?? false, AutoCommit: a.autoCommit ?? true,
+      ReadValidation: a.readValidation ?? 0, DecisionDurability: a.decisionDurability ?? 0,
+      ...gHlcFields('ReadTimestamp', a.readTimestamp),
+      Priority: (a.priority ?? priorityNormal) + 1, AdmissionWaitMs: a.admissionWaitMs ?? 0,
+      ConflictPolicy: (a.conflictPolicy ?? 0) + 1,
+    });
+    return { type: gNum(r['Type']), transactionId: gHlc(r, 'TransactionId') };
+  }
+
+  async commitTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey: string | null = null): Promise<EndTxReply> {
+    return gEndTx(await this.call(this.keyValuer, 'CommitTransaction', {
+      CoordinatorKey: coordinatorKey, ...gHlcFields('TransactionId', transactionId),
+      ...optional('RecordAnchorKey', recordAnchorKey) }));
+  }
+
+  async rollbackTransaction(coordinatorKey: string, transactionId: Hlc,
+    recordAnchorKey: string | null = null): Promise<EndTxReply> {
+    return gEndTx(await this.call(this.keyValuer, 'RollbackTransaction', {
+      CoordinatorKey: coordinatorKey, ...gHlcFields('TransactionId', transactionId),
+      ...optional('RecordAnchorKey', recordAnchorKey) }));
+  }
+
+  #lockFields(a: ExclusiveLockArgs, keyField: string): GrpcMessage {
+    return { ...gHlcFields('TransactionId', a.transactionId), [keyField]: a.key,
+      ExpiresMs: a.expiresMs, Durability: a.durability, CoordinatorKey: a.coordinatorKey ?? '',
+      OperationIdHigh: a.operationIdHigh ?? 0, OperationIdLow: a.operationIdLow ?? 0 };
+  }
+
+  async tryAcquireExclusiveLock(a: ExclusiveLockArgs): Promise<ExclusiveLockReply> {
+    return gExclusiveLock(await this.call(this.keyValuer, 'TryAcquireExclusiveLock',
+      this.#lockFields(a, 'Key')));
+  }
+
+  async tryAcquireExclusivePrefixLock(a: ExclusiveLockArgs): Promise<ExclusiveLockReply> {
+    return gExclusiveLock(await this.call(this.keyValuer, 'TryAcquireExclusivePrefixLock',
+      this.#lockFields(a, 'PrefixKey')));
+  }
+
+  async tryReleaseExclusivePrefixLock(transactionId: Hlc, prefixKey: string,
+    durability: number): Promise<ExclusiveLockReply> {
+    const r = await this.call(this.keyValuer, 'TryReleaseExclusivePrefixLock', {
+      ...gHlcFields('TransactionId', transactionId), PrefixKey: prefixKey,
+      Durability: durability });
+    return { type: gNum(r['Type']), holder: zeroHlc };
+  }
+
+  txSet(op: TxOp, a: SetArgs) {
+    return this.#write('TrySetKeyValue', { ...this.#setFields(a), ...gTxOp(op) });
+  }
+
+  async txGet(op: TxOp, key: string, durability: number, revision = -1): Promise<KvGetReply> {
+    const r = await this.call(this.keyValuer, 'TryGetKeyValue',
+      { ...gTxOp(op), Key: key, Revision: revision, Durability: durability });
+    return { type: gNum(r['Type']), value: gBytes(r['Value']), revision: gNum(r['Revision']),
+      expires: gHlc(r, 'Expires'), lastModified: gHlc(r, 'LastModified') };
+  }
+
+  async txExists(op: TxOp, key: string, durability: number): Promise<KvExistsReply> {
+    const r = await this.call(this.keyValuer, 'TryExistsKeyValue',
+      { ...gTxOp(op), Key: key, Revision: -1, Durability: durability });
+    return { type: gNum(r['Type']), revision: gNum(r['Revision']), expires: gHlc(r, 'Expires'),
+      lastModified: gHlc(r, 'LastModified') };
+  }
+
+  txDelete(op: TxOp, key: string, durability: number) {
+    return this.#write('TryDeleteKeyValue', { ...gTxOp(op), Key: key, Durability: durability });
+  }
+
+  txExtend(op: TxOp, key: string, expiresMs: number, durability: number) {
+    return this.#write('TryExtendKeyValue',
+      { ...gTxOp(op), Key: key, ExpiresMs: expiresMs, Durability: durability });
+  }
+
+  async txDeleteMany(op: TxOp, items: readonly { key: string; durability: number }[]) {
+    return this.#manyWrite(await this.call(this.keyValuer, 'TryDeleteManyKeyValue', {
+      CoordinatorKey: op.coordinatorKey, OperationIdHigh: op.operationIdHigh,
+      OperationIdLow: op.operationIdLow,
+      Items: items.map((i) => ({ ...gHlcFields('TransactionId', op.transactionId), Key: i.key,
+        Durability: i.durability })),
+    }));
+  }
+
+  async txGetByBucket(op: TxOp, prefixKey: string, durability: number): Promise<ScanReply> {
+    const r = await this.call(this.keyValuer, 'GetByBucket',
+      { ...gTxOp(op), PrefixKey: prefixKey, Durability: durability });
+    return { type: gNum(r['Type']), items: gScanItems(r['Items']) };
+  }
+
   close(): void {
     this.locker.close(); // closes the channel the three stubs share
   }
@@ -828,8 +1185,10 @@ export const Lock = {
 } as const;
 
 export const Kv = {
-  Set: 0, NotSet: 1, Extended: 2, Get: 3, Deleted: 4, Exists: 10, Errored: 99,
-  InvalidInput: 100, MustRetry: 101, DoesNotExist: 103,
+  Set: 0, NotSet: 1, Extended: 2, Get: 3, Deleted: 4, Locked: 5, Unlocked: 6, Committed: 8,
+  RolledBack: 9, Exists: 10, Errored: 99, InvalidInput: 100, MustRetry: 101, Aborted: 102,
+  DoesNotExist: 103, AlreadyLocked: 104, PrefixLockUnsupportedOnRangedSpace: 105,
+  AdmissionRefused: 108,
 } as const;
 
 export const Flags = {
@@ -853,6 +1212,26 @@ export function unique(label: string): string {
 export function owner(): Buffer {
   const hex = Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16));
   return Buffer.from(hex.join(''), 'ascii');
+}
+
+/** A kahuna-ts style operation id half: random, below 2^53. */
+export function operationIdHalf(): number {
+  return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER) + 1;
+}
+
+/** A TxOp with a fresh operation id (kahuna-ts sends one per operation). */
+export function freshOp(transactionId: Hlc, coordinatorKey: string): TxOp {
+  return { transactionId, coordinatorKey, operationIdHigh: operationIdHalf(),
+    operationIdLow: operationIdHalf() };
+}
+
+/** The partition of a key, from the route hint of a REST try-exists reply (wire.md 2.5). */
+export async function partitionOfKey(url: string, key: string, durability = 1):
+  Promise<number | null> {
+  const r = await new RestClient(url).post('/v1/kv/try-exists',
+    { ...restTxFields, key, revision: -1, readTimestamp: zeroHlc, durability });
+  const route = r['route'] as Json | null | undefined;
+  return route === null || route === undefined ? null : num(route['partitionId']);
 }
 
 export function text(value: string): Buffer {
