@@ -38,6 +38,9 @@ describe('commit protocol', () => {
     expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
     expect(store.value('acc/a')).toBeNull();
     expect(store.calls.filter((c) => c.startsWith('prepare'))).toHaveLength(2);
+    // A pessimistic first touch locks and reads in one step.
+    expect(store.calls.filter((c) => c.startsWith('lockRead'))).toHaveLength(2);
+    expect(store.calls.filter((c) => c.startsWith('read@'))).toHaveLength(0);
   });
 
   it('reads its own writes; nothing is visible outside before commit', async () => {

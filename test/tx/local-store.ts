@@ -6,7 +6,7 @@ import type { Hlc, KvGetByBucketRequest, KvScanByPrefixRequest, KvScanResponse }
   from '../../src/core/api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest,
 } from '../../src/core/api/tx-types.js';
 import { KvType } from '../../src/core/api/codes.js';
@@ -68,6 +68,14 @@ export class LocalTxStore implements TxStore {
     const p = req.prefix ? this.partitionOfBucket(req.key) : this.partitionOfKey(req.key);
     return this.run('lock', p, () => this.state(p, req.durability).txLock(req, this.now()),
       { type: KvType.MustRetry, holder: { n: 0, l: 0, c: 0 } });
+  }
+
+  lockRead(req: TxLockRequest): Promise<TxLockReadResponse> {
+    const p = this.partitionOfKey(req.key);
+    return this.run('lockRead', p, () => this.state(p, req.durability).txLockRead(req,
+      this.now()), { type: KvType.MustRetry, value: null, revision: 0,
+      expires: { n: 0, l: 0, c: 0 }, lastModified: { n: 0, l: 0, c: 0 }, lastRevision: -1,
+      holder: { n: 0, l: 0, c: 0 } });
   }
 
   unlock(req: TxUnlockRequest): Promise<TxLockResponse> {

@@ -27,6 +27,15 @@ export interface TxLockResponse {
   readonly holder: Hlc;
 }
 
+/** Lock a key (never a prefix) and, when Locked, read it in the same Raft entry: one round
+ *  where a pessimistic transaction would otherwise spend a lock and a read. `type` is the
+ *  read's Get (3) or DoesNotExist (103) once locked, or the lock's refusal (AlreadyLocked with
+ *  the holder, InvalidInput, Errored, MustRetry) with no read. */
+export interface TxLockReadResponse extends Omit<TxReadResponse, 'type'> {
+  readonly type: number;
+  readonly holder: Hlc;
+}
+
 /** Release: Unlocked (6); DoesNotExist (103) with no entry; AlreadyLocked (104) when another
  *  transaction holds it; Errored (99) for a zero txId. A key under a prepared intent of the same
  *  transaction stays locked until the intent is finished. */

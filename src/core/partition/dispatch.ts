@@ -23,6 +23,7 @@ const writes: Partial<Record<KahunaOpValue, WriteMethod>> = {
   [KahunaOp.SeqDelete]: 'seqDelete',
   [KahunaOp.SeqReserve]: 'seqReserve',
   [KahunaOp.TxLock]: 'txLock',
+  [KahunaOp.TxLockRead]: 'txLockRead',
   [KahunaOp.TxUnlock]: 'txUnlock',
   [KahunaOp.TxPrepare]: 'txPrepare',
   [KahunaOp.TxFinish]: 'txFinish',
@@ -111,6 +112,9 @@ export function erroredResponse(op: KahunaOpValue): unknown {
       return { type: 99, items: [], nextCursor: null, hasMore: false };
     case KahunaOp.TxLock: case KahunaOp.TxUnlock:
       return { type: 99, holder: zero };
+    case KahunaOp.TxLockRead:
+      return { type: 99, value: null, revision: 0, expires: zero, lastModified: zero,
+        lastRevision: -1, holder: zero };
     case KahunaOp.TxRead:
       return { type: 99, value: null, revision: 0, expires: zero, lastModified: zero,
         lastRevision: -1 };

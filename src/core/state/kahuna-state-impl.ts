@@ -6,6 +6,7 @@
 // deterministic.
 import { assert } from '../../assert.js';
 import { KvType } from '../api/codes.js';
+import { hlcZero } from '../api/types.js';
 import type {
   ExtendLockRequest, GetLockRequest, GetLockResponse, Hlc, KvDeleteManyRequest,
   KvDeleteManyResponse, KvDeleteRequest, KvExtendRequest, KvGetByBucketRequest,
@@ -17,7 +18,8 @@ import type {
 } from '../api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest,
+  TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest, TxUnlockResponse,
 } from '../api/tx-types.js';
 import { fnvField, fnvOffset } from './codec.js';
@@ -149,6 +151,18 @@ export class KahunaState implements KahunaStateStore {
   // ---------------------------------------------------------------- transactions (issue 8)
   txLock(req: TxLockRequest, now: Hlc): TxLockResponse {
     return this.txs.lock(req, now);
+  }
+
+  txLockRead(req: TxLockRequest, now: Hlc): TxLockReadResponse {
+    const locked = req.prefix ? { type: KvType.InvalidInput, holder: hlcZero }
+      : this.txs.lock(req, now);
+    if (locked.type !== KvType.Locked) {
+      return { ...locked, value: null, revision: 0, expires: hlcZero, lastModified: hlcZero,
+        lastRevision: -1 };
+    }
+    const read = txRead(this.txs, this.kv, { txId: req.txId, key: req.key, revision: -1,
+      readTimestamp: hlcZero, durability: req.durability }, now);
+    return { ...read, holder: hlcZero };
   }
 
   txUnlock(req: TxUnlockRequest, now: Hlc): TxUnlockResponse {

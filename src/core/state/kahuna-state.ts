@@ -22,7 +22,8 @@ import type {
 } from '../api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest,
+  TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest, TxUnlockResponse,
 } from '../api/tx-types.js';
 
@@ -51,6 +52,7 @@ export interface KahunaWrites {
   seqDelete(req: SeqNameRequest, now: Hlc): SequenceResponse;
   seqReserve(req: SeqReserveRequest, now: Hlc): SequenceAllocationResponse;
   txLock(req: TxLockRequest, now: Hlc): TxLockResponse;
+  txLockRead(req: TxLockRequest, now: Hlc): TxLockReadResponse;
   txUnlock(req: TxUnlockRequest, now: Hlc): TxUnlockResponse;
   txPrepare(req: TxPrepareRequest, now: Hlc): TxPrepareResponse;
   txFinish(req: TxFinishRequest, now: Hlc): TxFinishResponse;

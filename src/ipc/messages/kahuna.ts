@@ -32,6 +32,7 @@ export const KahunaOp = {
   TxFinish: 54,
   TxDecide: 55,
   TxPending: 56,
+  TxLockRead: 57,
 } as const;
 export type KahunaOpValue = (typeof KahunaOp)[keyof typeof KahunaOp];
 
@@ -108,6 +109,7 @@ const txRead: Schema = [['txId', 'hlc'], ['key', 'str'], ['revision', 'num'],
   ['readTimestamp', 'hlc'], ['durability', 'num']];
 const txReadResponse: Schema = [['type', 'num'], ['value', 'bytes?'], ['revision', 'num'],
   ['expires', 'hlc'], ['lastModified', 'hlc'], ['lastRevision', 'num']];
+const txLockReadResponse: Schema = [...txReadResponse, ['holder', 'hlc']];
 const txMutation: Schema = [['key', 'str'], ['kind', 'num'], ['value', 'bytes?'],
   ['flags', 'num'], ['expiresMs', 'num'], ['baseRevision', 'num']];
 const txPrepare: Schema = [['txId', 'hlc'], ['durability', 'num'], ['onePhase', 'bool'],
@@ -158,6 +160,7 @@ export const opCodecs: Readonly<Record<KahunaOpValue, OpCodec>> = {
   [KahunaOp.TxFinish]: { request: txFinish, response: txFinishResponse, write: true },
   [KahunaOp.TxDecide]: { request: txDecide, response: txDecideResponse, write: true },
   [KahunaOp.TxPending]: { request: txPending, response: txPendingResponse, write: false },
+  [KahunaOp.TxLockRead]: { request: txLock, response: txLockReadResponse, write: true },
 };
 
 const kahunaOps = new Set<number>(Object.values(KahunaOp));

@@ -89,6 +89,17 @@ export class Transaction {
     return res;
   }
 
+  /** TxLockRead: Locked once the lock is held and the key's view is known. */
+  private async lockRead(key: string, durability: number): Promise<{ type: number }> {
+    const r = await this.store.lockRead({ txId: this.id, key, expiresMs: this.opts.leaseMs,
+      durability, prefix: false });
+    if (r.type !== KvType.Get && r.type !== KvType.DoesNotExist) return r;
+    this.locks.set(viewId(key, durability), { partition: this.store.partitionOfKey(key),
+      durability });
+    this.views.set(viewId(key, durability), this.viewOf(key, durability, r));
+    return { type: KvType.Locked };
+  }
+
   async unlock(key: string, durability: number, prefix: boolean):
     Promise<{ type: number; holder: Hlc }> {
     const id = (prefix ? 'p' : '') + viewId(key, durability);
@@ -102,13 +113,16 @@ export class Transaction {
   }
 
   /** Takes the lock or fails the transaction: a conflict is Aborted (what Kahuna's client makes
-   *  of AlreadyLocked), after a few short retries. */
+   *  of AlreadyLocked), after a few short retries. A key lock on a key not yet read also reads
+   *  it in the same step (TxLockRead). */
   private async mustLock(key: string, durability: number, prefix: boolean): Promise<void> {
     const id = (prefix ? 'p' : '') + viewId(key, durability);
     if (this.locks.has(id)) return;
+    const readToo = !prefix && !this.views.has(viewId(key, durability));
     let last = KvType.MustRetry as number;
     for (let attempt = 0; attempt < lockRetries; attempt += 1) {
-      const res = await this.lock(key, durability, prefix, this.opts.leaseMs);
+      const res = readToo ? await this.lockRead(key, durability)
+        : await this.lock(key, durability, prefix, this.opts.leaseMs);
       if (res.type === KvType.Locked) return;
       if (res.type === KvType.InvalidInput) throw new ScriptFailure(KvType.InvalidInput,
         `Invalid key: ${key}`);
@@ -144,14 +158,17 @@ export class Transaction {
     const id = viewId(key, durability);
     const known = this.views.get(id);
     if (known !== undefined) return known;
-    const r = await this.readLatest(key, durability);
-    const v: KeyView = {
+    const v = this.viewOf(key, durability, await this.readLatest(key, durability));
+    this.views.set(id, v);
+    return v;
+  }
+
+  private viewOf(key: string, durability: number, r: Omit<TxReadResponse, 'holder'>): KeyView {
+    return {
       key, durability, live: r.type === KvType.Get, value: r.value, revision: r.revision,
       lastRevision: r.lastRevision, expires: r.expires, lastModified: r.lastModified,
       baseRevision: r.lastRevision, mutation: null,
     };
-    this.views.set(id, v);
-    return v;
   }
 
   /** GET / EXISTS (and their transactional RPCs). */

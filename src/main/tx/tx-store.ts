@@ -7,7 +7,7 @@ import { hlcZero, type KvGetByBucketRequest, type KvScanByPrefixRequest,
   type KvScanResponse } from '../../core/api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest,
 } from '../../core/api/tx-types.js';
 import { TxDecision } from '../../core/api/tx-types.js';
@@ -18,6 +18,8 @@ export interface TxStore {
   partitionOfKey(key: string): number;
   partitionOfBucket(bucket: string): number;
   lock(req: TxLockRequest): Promise<TxLockResponse>;
+  /** Lock a key and read it in one step (pessimistic first touch). */
+  lockRead(req: TxLockRequest): Promise<TxLockReadResponse>;
   unlock(req: TxUnlockRequest): Promise<TxLockResponse>;
   read(req: TxReadRequest): Promise<TxReadResponse>;
   prepare(partition: number, req: TxPrepareRequest): Promise<TxPrepareResponse>;
@@ -45,6 +47,12 @@ export class BackendTxStore implements TxStore {
   lock(req: TxLockRequest): Promise<TxLockResponse> {
     const p = req.prefix ? this.partitionOfBucket(req.key) : this.partitionOfKey(req.key);
     return this.backend.op(p, KahunaOp.TxLock, req, () => lockRetry);
+  }
+
+  lockRead(req: TxLockRequest): Promise<TxLockReadResponse> {
+    return this.backend.op(this.partitionOfKey(req.key), KahunaOp.TxLockRead, req, () => ({
+      type: KvType.MustRetry, value: null, revision: 0, expires: hlcZero,
+      lastModified: hlcZero, lastRevision: -1, holder: hlcZero }));
   }
 
   unlock(req: TxUnlockRequest): Promise<TxLockResponse> {
