@@ -245,6 +245,25 @@ describe.each(transports)('scripts over %s', (transport) => {
       expect(utf8(only(r).value)).toBe('true');
       expect(await c().get(k, persistent)).toMatchObject({ value: text('node-A'), revision: 1 });
     });
+
+    const byRevision = [
+      'let current_leader = get @leader',
+      'if rev(current_leader) == 0 then set @leader "node-A" else throw "election failed" end',
+    ].join('\n');
+
+    it('rev() of a GET: a key at r0 -> Set r1 node-A; at r1 -> Errored "election failed at ' +
+      'line 2"', async () => {
+      const k = unique('s-election-rev');
+      await c().set({ key: k, value: text('nobody'), durability: persistent });
+      const won = await run(byRevision, [param('@leader', k)]);
+      expect(won.type).toBe(Kv.Set);
+      expect(only(won).revision).toBe(1);
+      expect(await c().get(k, persistent)).toMatchObject({ value: text('node-A'), revision: 1 });
+      const lost = await run(byRevision, [param('@leader', k)]);
+      expect(lost.type).toBe(Kv.Errored);
+      expect(lost.reason).toBe('election failed at line 2');
+      expect(await c().get(k, persistent)).toMatchObject({ value: text('node-A'), revision: 1 });
+    });
   });
 
   describe('9.2: history (AS OF, AT, snapshot)', () => {
