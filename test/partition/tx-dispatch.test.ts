@@ -29,10 +29,13 @@ const requests: Record<number, unknown> = {
         expiresMs: 10, baseRevision: 3 },
       { key: 'a/d', kind: TxMutationKind.Delete, value: null, flags: 0, expiresMs: 0,
         baseRevision: 7 }],
-    reads: [{ key: 'r/1', lastRevision: -1 }, { key: 'r/2', lastRevision: 12 }] },
+    reads: [{ key: 'r/1', lastRevision: -1 }, { key: 'r/2', lastRevision: 12 }],
+    wounded: [{ txId: { n: 2, l: 9, c: 1 } }] },
   [KahunaOp.TxFinish]: { txId: hlc, durability: 1, commit: true },
   [KahunaOp.TxDecide]: { txId: hlc, anchorKey: 'a/k', decision: TxDecision.Abort },
   [KahunaOp.TxPending]: { durability: 1, limit: 10 },
+  [KahunaOp.TxLockRead]: { txId: hlc, key: 'a/k', expiresMs: 5000, durability: 1,
+    prefix: false },
 };
 
 const responses: Record<number, unknown> = {
@@ -40,11 +43,14 @@ const responses: Record<number, unknown> = {
   [KahunaOp.TxUnlock]: { type: KvType.Unlocked, holder: zero },
   [KahunaOp.TxRead]: { type: KvType.Get, value: null, revision: 2, expires: zero,
     lastModified: hlc, lastRevision: 3 },
-  [KahunaOp.TxPrepare]: { type: KvType.Committed, reason: 'ключ a/k', items: [item, item] },
+  [KahunaOp.TxPrepare]: { type: KvType.Committed, reason: 'ключ a/k', items: [item, item],
+    conflictTx: hlc, conflictAnchor: 'b/k' },
   [KahunaOp.TxFinish]: { type: KvType.Committed, items: [item] },
   [KahunaOp.TxDecide]: { type: KvType.Set, decision: TxDecision.Commit },
   [KahunaOp.TxPending]: { type: KvType.Get, items: [{ txId: hlc, anchorKey: 'a/k',
     deadline: now }] },
+  [KahunaOp.TxLockRead]: { type: KvType.Get, value: Uint8Array.of(7), revision: 2,
+    expires: zero, lastModified: hlc, lastRevision: 3, holder: zero },
 };
 
 /** The prepare of `requests`, every key new (so it prepares instead of aborting). */

@@ -64,7 +64,7 @@ type Typed = { type: number };
 const lock = (txId: typeof T1, key: string, prefix = false) =>
   ({ txId, key, expiresMs: 60_000, durability: 1, prefix });
 const prepare = (txId: typeof T1, key: string) => ({ txId, durability: 1, onePhase: false,
-  anchorKey: key, decisionTimeoutMs: 0, recordDecision: false, reads: [],
+  anchorKey: key, decisionTimeoutMs: 0, recordDecision: false, reads: [], wounded: [],
   mutations: [{ key, kind: TxMutationKind.Set, value: Uint8Array.of(7), flags: 1, expiresMs: 0,
     baseRevision: -1 }] });
 

@@ -52,7 +52,7 @@ export function prepareReq(txId: Hlc, mutations: readonly TxMutation[],
   more: Partial<TxPrepareRequest> = {}): TxPrepareRequest {
   return {
     txId, durability: 1, onePhase: false, anchorKey: mutations[0]?.key ?? '',
-    decisionTimeoutMs: 5000, recordDecision: false, mutations, reads: [], ...more,
+    decisionTimeoutMs: 5000, recordDecision: false, mutations, reads: [], wounded: [], ...more,
   };
 }
 

@@ -86,17 +86,39 @@ describe('txPrepare: validation', () => {
       .toBe(KvType.Prepared);
   });
 
-  it('aborts when a read check changed or a foreign lock now covers the read key', () => {
-    const s = withHistory('r');
-    const reads = (lastRevision: number) => [{ key: 'r', lastRevision }];
-    expect(s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)], { reads: reads(1) }), at(t0 + 5))
-      .type).toBe(KvType.Aborted);
-    s.txLock(txLockReq(T2, 'r'), at(t0 + 5));
-    const r = s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)], { reads: reads(2) }), at(t0 + 6));
-    expect([r.type, r.reason.includes('r')]).toEqual([KvType.Aborted, true]);
-    expect(s.txPrepare(prepareReq(T2, [setM('w', 'v', -1)], { reads: reads(2) }), at(t0 + 6))
-      .type).toBe(KvType.Prepared);
-  });
+  it('aborts when a read check changed or another transaction intends to write the read key',
+    () => {
+      const s = withHistory('r');
+      const reads = (lastRevision: number) => [{ key: 'r', lastRevision }];
+      expect(s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)], { reads: reads(1) }), at(t0 + 5))
+        .type).toBe(KvType.Aborted);
+      // A plain lock of another transaction on a key only read is no conflict (wire.md 5.1).
+      s.txLock(txLockReq(T2, 'r'), at(t0 + 5));
+      expect(s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)], { reads: reads(2) }), at(t0 + 6))
+        .type).toBe(KvType.Prepared);
+      s.txFinish(finishReq(T1, false), at(t0 + 6));
+      // A prepared write intent on it is.
+      expect(s.txPrepare(prepareReq(T2, [setM('r', 'v2', 2)]), at(t0 + 7)).type)
+        .toBe(KvType.Prepared);
+      const r = s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)], { reads: reads(2) }),
+        at(t0 + 8));
+      expect([r.type, r.reason.includes('r')]).toEqual([KvType.Aborted, true]);
+    });
+
+  it("a prepared read check keeps others from locking, writing or preparing a write of its key",
+    () => {
+      const s = withHistory('r');
+      expect(s.txPrepare(prepareReq(T1, [setM('w', 'v', -1)],
+        { reads: [{ key: 'r', lastRevision: 2 }] }), at(t0 + 5)).type).toBe(KvType.Prepared);
+      expect(s.txLock(txLockReq(T2, 'r'), at(t0 + 6)).type).toBe(KvType.AlreadyLocked);
+      expect(s.txPrepare(prepareReq(T2, [setM('r', 'x', 2)]), at(t0 + 6)).type)
+        .toBe(KvType.Aborted);
+      expect(s.kvSet({ txId: hlcZero, coordinatorKey: '', operationIdHigh: 0, operationIdLow: 0,
+        key: 'r', value: new Uint8Array([1]), compareValue: null, compareRevision: 0, flags: 1,
+        expiresMs: 0, durability: 1 }, at(t0 + 6)).type).toBe(KvType.MustRetry);
+      s.txFinish(finishReq(T1, true), at(t0 + 7));
+      expect(s.txLock(txLockReq(T2, 'r'), at(t0 + 8)).type).toBe(KvType.Locked);
+    });
 
   it('rejects malformed prepares as a whole', () => {
     const s = newState();
@@ -168,7 +190,8 @@ describe('txPrepare then txFinish (two phases)', () => {
   it('prepare stores the intent; commit applies it at the finish HLC', () => {
     const s = withHistory();
     expect(s.txPrepare(prepareReq(T1, [setM('a/k', 'w', 2), delM('a/x', -1)]), at(t0 + 10)))
-      .toEqual({ type: KvType.Prepared, reason: '', items: [] });
+      .toEqual({ type: KvType.Prepared, reason: '', items: [], conflictTx: hlcZero,
+        conflictAnchor: '' });
     expect(s.txPrepare(prepareReq(T1, [setM('a/k', 'w', 2)]), at(t0 + 11)).type)
       .toBe(KvType.Prepared); // a retry
     expect(value(s, 'a/k', at(t0 + 12))).toEqual({ value: 'v2', revision: 2 });
@@ -225,7 +248,7 @@ describe('decisions', () => {
     expect(s.txDecide({ txId: T1, anchorKey: 'a/k', decision: 2 }, at(t0 + 1)).decision)
       .toBe(TxDecision.Commit);
     expect(s.txPrepare(req, at(t0 + 2))).toEqual({ type: KvType.Committed, reason: '',
-      items: [] });
+      items: [], conflictTx: hlcZero, conflictAnchor: '' });
     expect(value(s, 'a/k', at(t0 + 3))).toEqual({ value: 'v', revision: 0 });
   });
 

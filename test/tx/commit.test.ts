@@ -104,6 +104,50 @@ describe('commit protocol', () => {
     expect([store.value('d/alice'), store.value('d/bob')].sort()).toEqual(['false', 'true']);
   });
 
+  it('optimistic across partitions: concurrent commits of crossing read/write sets never both '
+    + 'commit (snapshot-isolation write skew)', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const store = new LocalTxStore();
+      const [a, b] = store.keysOnTwoPartitions(`sk${round}/`);
+      const seed = tx(store);
+      await set(seed, a, '10');
+      await set(seed, b, '10');
+      expect((await commitTransaction(seed, store, opts)).type).toBe(KvType.Committed);
+      const t1 = tx(store, Locking.Optimistic);
+      const t2 = tx(store, Locking.Optimistic);
+      for (const t of [t1, t2]) {
+        await get(t, a);
+        await get(t, b);
+      }
+      await set(t1, a, '0');
+      await set(t2, b, '0');
+      const outcomes = (await Promise.all([commitTransaction(t1, store, opts),
+        commitTransaction(t2, store, opts)])).map((o) => o.type);
+      // Wound-wait: exactly one of the crossing pair commits, never both, never neither.
+      expect(outcomes.filter((o) => o === KvType.Committed)).toHaveLength(1);
+      expect([['0', '10'], ['10', '0']]).toContainEqual([store.value(a), store.value(b)]);
+    }
+    // One after the other, the first commits (another's plain lock on a key it only read is no
+    // conflict) and the second sees its read changed.
+    const store = new LocalTxStore();
+    const [a, b] = store.keysOnTwoPartitions('sq/');
+    const seed = tx(store);
+    await set(seed, a, '10');
+    await set(seed, b, '10');
+    await commitTransaction(seed, store, opts);
+    const t1 = tx(store, Locking.Optimistic);
+    const t2 = tx(store, Locking.Optimistic);
+    for (const t of [t1, t2]) {
+      await get(t, a);
+      await get(t, b);
+    }
+    await set(t1, a, '0');
+    await set(t2, b, '0');
+    expect((await commitTransaction(t1, store, opts)).type).toBe(KvType.Committed);
+    expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Aborted);
+    expect([store.value(a), store.value(b)]).toEqual(['0', '10']);
+  });
+
   it('a participant that cannot prepare aborts everything and releases the locks', async () => {
     const store = new LocalTxStore();
     const [a, b] = store.keysOnTwoPartitions('y/');
@@ -189,7 +233,7 @@ describe('resolver path', () => {
     const bGroup = mutations.find((g) => g.partition === pb)!;
     expect((await store.prepare(pb, { txId: t.id, durability: 1, onePhase: false,
       anchorKey: a, decisionTimeoutMs: 5000, recordDecision: false,
-      mutations: bGroup.mutations, reads: [] })).type).toBe(KvType.Prepared);
+      mutations: bGroup.mutations, reads: [], wounded: [] })).type).toBe(KvType.Prepared);
     expect((await store.pending(pb, { durability: 1, limit: 10 })).items).toHaveLength(0);
     store.advance(6000);
     const pending = await store.pending(pb, { durability: 1, limit: 10 });
@@ -203,7 +247,7 @@ describe('resolver path', () => {
     const aGroup = mutations.find((g) => g.partition === pa)!;
     expect((await store.prepare(pa, { txId: t.id, durability: 1, onePhase: true, anchorKey: a,
       decisionTimeoutMs: 5000, recordDecision: true, mutations: aGroup.mutations,
-      reads: [] })).type).toBe(KvType.Aborted);
+      reads: [], wounded: [] })).type).toBe(KvType.Aborted);
     expect([store.value(a), store.value(b)]).toEqual([null, null]);
   });
 });

@@ -94,7 +94,8 @@ export class LocalTxStore implements TxStore {
   prepare(partition: number, req: TxPrepareRequest): Promise<TxPrepareResponse> {
     return this.run('prepare', partition,
       () => this.state(partition, req.durability).txPrepare(req, this.now()),
-      { type: KvType.MustRetry, reason: 'lost', items: [] });
+      { type: KvType.MustRetry, reason: 'lost', items: [], conflictTx: { n: 0, l: 0, c: 0 },
+        conflictAnchor: '' });
   }
 
   finish(partition: number, req: TxFinishRequest): Promise<TxFinishResponse> {

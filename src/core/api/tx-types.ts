@@ -114,6 +114,10 @@ export interface TxPrepareRequest {
   readonly recordDecision: boolean;
   readonly mutations: readonly TxMutation[];
   readonly reads: readonly TxReadCheck[];
+  /** Transactions the coordinator has made abort (their decision Abort is on record at their
+   *  anchor): their read checks here no longer stand in this prepare's way. Wound-wait for
+   *  crossing optimistic read sets: the older transaction aborts the younger one. */
+  readonly wounded: readonly { readonly txId: Hlc }[];
 }
 
 export interface TxPrepareResponse {
@@ -122,6 +126,10 @@ export interface TxPrepareResponse {
   readonly reason: string;
   /** One per mutation, in order, for a one-phase commit (revision and lastModified written). */
   readonly items: readonly KvWriteItem[];
+  /** On Aborted because another transaction's prepared read check covers a mutated key: that
+   *  transaction and its anchor key (zero and "" otherwise). */
+  readonly conflictTx: Hlc;
+  readonly conflictAnchor: string;
 }
 
 /** Finish a prepared intent: commit applies its mutations (stamped with this entry's HLC) and

@@ -119,7 +119,7 @@ export function erroredResponse(op: KahunaOpValue): unknown {
       return { type: 99, value: null, revision: 0, expires: zero, lastModified: zero,
         lastRevision: -1 };
     case KahunaOp.TxPrepare:
-      return { type: 99, reason: '', items: [] };
+      return { type: 99, reason: '', items: [], conflictTx: zero, conflictAnchor: '' };
     case KahunaOp.TxDecide:
       return { type: 99, decision: 0 };
     default:

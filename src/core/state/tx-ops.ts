@@ -40,9 +40,10 @@ export function txRead(table: TxTable, kv: KvStore, req: TxReadRequest, now: Hlc
   };
 }
 
-function prepareAnswer(type: number, reason = '', items: readonly KvWriteItem[] = []):
-  TxPrepareResponse {
-  return { type, reason, items };
+function prepareAnswer(type: number, reason = '', items: readonly KvWriteItem[] = [],
+  conflict: { txId: Hlc; anchorKey: string } | null = null): TxPrepareResponse {
+  return { type, reason, items, conflictTx: conflict?.txId ?? hlcZero,
+    conflictAnchor: conflict?.anchorKey ?? '' };
 }
 
 /** Why a prepare is malformed (InvalidInput), or null. */
@@ -70,26 +71,39 @@ function prepareInputError(req: TxPrepareRequest): string | null {
   return null;
 }
 
+interface Conflict {
+  readonly reason: string;
+  /** Another transaction's prepared read check on a mutated key (the coordinator may wound). */
+  readonly reader?: { txId: Hlc; anchorKey: string };
+}
+
 /** Why the prepare must abort (a foreign lock or intent, a changed revision), or null. */
 function prepareConflict(table: TxTable, kv: KvStore, req: TxPrepareRequest, now: Hlc):
-  string | null {
+  Conflict | null {
   const txKey = txKeyOf(req.txId);
+  const wounded = new Set((req.wounded ?? []).map((w) => txKeyOf(w.txId)));
   for (const m of req.mutations) {
-    if (table.coverOf(m.key, txKey, now) !== null) {
-      return `key ${m.key} is locked by another transaction`;
+    if (table.coverOf(m.key, txKey, now, false) !== null) {
+      return { reason: `key ${m.key} is locked by another transaction` };
+    }
+    const reader = table.readIntentOf(m.key, txKey, wounded);
+    if (reader !== null) {
+      return { reason: `key ${m.key} was read by another prepared transaction`, reader };
     }
     const last = kv.lastRevision(m.key);
     if (last !== m.baseRevision) {
-      return `key ${m.key} changed (revision ${last}, expected ${m.baseRevision})`;
+      return { reason: `key ${m.key} changed (revision ${last}, expected ${m.baseRevision})` };
     }
   }
   for (const r of req.reads) {
-    if (table.coverOf(r.key, txKey, now) !== null) {
-      return `read key ${r.key} is locked by another transaction`;
+    // Kahuna validates read revisions and concurrent WRITE intents; another transaction's
+    // plain lock on a key this one only read is no conflict (it may never write).
+    if (table.writeIntentOf(r.key, txKey) !== null) {
+      return { reason: `read key ${r.key} has another transaction's write intent` };
     }
     const last = kv.lastRevision(r.key);
     if (last !== r.lastRevision) {
-      return `read key ${r.key} changed (revision ${last}, read ${r.lastRevision})`;
+      return { reason: `read key ${r.key} changed (revision ${last}, read ${r.lastRevision})` };
     }
   }
   return null;
@@ -109,7 +123,9 @@ export function txPrepare(table: TxTable, kv: KvStore, req: TxPrepareRequest, no
   if (table.intentOf(req.txId) !== undefined) return prepareAnswer(KvType.Prepared);
   if (decided === TxDecision.Commit && req.onePhase) return prepareAnswer(KvType.Committed);
   const conflict = prepareConflict(table, kv, req, now);
-  if (conflict !== null) return prepareAnswer(KvType.Aborted, conflict);
+  if (conflict !== null) {
+    return prepareAnswer(KvType.Aborted, conflict.reason, [], conflict.reader ?? null);
+  }
   if (!req.onePhase) {
     table.addIntent(intentOf(req, now));
     return prepareAnswer(KvType.Prepared);
@@ -126,7 +142,8 @@ function intentOf(req: TxPrepareRequest, now: Hlc): TxIntent {
     key: m.key, kind: m.kind, value: m.value === null ? null : m.value.slice(), flags: m.flags,
     expiresMs: m.expiresMs, baseRevision: m.baseRevision,
   }));
-  return { txId: copyHlc(req.txId), anchorKey: req.anchorKey, deadline, mutations };
+  return { txId: copyHlc(req.txId), anchorKey: req.anchorKey, deadline, mutations,
+    reads: req.reads.map((r) => r.key) };
 }
 
 /** Commit applies the intent's mutations at `now` and releases the transaction's locks; abort

@@ -28,6 +28,9 @@ export interface TxIntent {
   /** The prepare's HLC plus decisionTimeoutMs: after it a resolver may decide. */
   readonly deadline: Hlc;
   readonly mutations: readonly TxMutation[];
+  /** Keys read and not written (optimistic read checks): while the intent stands, another
+   *  transaction may not lock or write them, nor may a plain write. */
+  readonly reads: readonly string[];
 }
 
 export interface TxDecisionEntry {
@@ -101,7 +104,8 @@ export class GroupIndex {
 }
 
 const lockFormat = 1;
-const intentFormat = 1;
+/** 1: mutations only; 2: mutations, then the read keys. */
+const intentFormat = 2;
 const decisionFormat = 1;
 const kindsKnown: ReadonlySet<number> = new Set(Object.values(TxMutationKind));
 
@@ -125,12 +129,15 @@ export function encodeTxIntent(intent: TxIntent): Uint8Array {
     w.str(m.key).u8(m.kind).optBytes(m.value).uint(m.flags).uint(m.expiresMs)
       .int(m.baseRevision);
   }
+  w.uint(intent.reads.length);
+  for (const key of intent.reads) w.str(key);
   return w.finish();
 }
 
 export function decodeTxIntent(bytes: Uint8Array): TxIntent {
   const r = new ByteReader(bytes);
-  assert(r.u8() === intentFormat, 'unknown tx intent record format');
+  const format = r.u8();
+  assert(format === 1 || format === intentFormat, 'unknown tx intent record format');
   const txId = r.hlc();
   const anchorKey = r.str();
   const deadline = r.hlc();
@@ -145,8 +152,13 @@ export function decodeTxIntent(bytes: Uint8Array): TxIntent {
     const expiresMs = r.uint();
     mutations.push({ key, kind, value, flags, expiresMs, baseRevision: r.int() });
   }
+  const reads: string[] = [];
+  if (format === intentFormat) {
+    const readCount = r.uint();
+    for (let i = 0; i < readCount; i += 1) reads.push(r.str());
+  }
   r.end();
-  return { txId, anchorKey, deadline, mutations };
+  return { txId, anchorKey, deadline, mutations, reads };
 }
 
 export function encodeTxDecision(entry: TxDecisionEntry): Uint8Array {

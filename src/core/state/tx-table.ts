@@ -48,6 +48,9 @@ export class TxTable implements KvGuard {
   /** txKey -> its prepared intent; key -> the txKey of the intent that mutates it. */
   private readonly intents = new Map<string, TxIntent>();
   private readonly intentOwners = new Map<string, string>();
+  /** key -> txKeys of the intents that read it (optimistic read checks). */
+  private readonly readIntents = new GroupIndex();
+  private readIntentCount = 0;
   private readonly decisions = new Map<string, TxDecisionEntry>();
   /** bucket -> keys with a key lock, and keys under an intent (prefix lock conflicts). */
   private readonly lockedInBucket = new GroupIndex();
@@ -61,7 +64,7 @@ export class TxTable implements KvGuard {
 
   writeBlocked(key: string, now: Hlc): boolean {
     if (this.keyLocks.size === 0 && this.prefixLocks.size === 0 &&
-      this.intentOwners.size === 0) return false;
+      this.intentOwners.size === 0 && this.readIntentCount === 0) return false;
     return this.coverOf(key, plainCaller, now) !== null;
   }
 
@@ -99,6 +102,31 @@ export class TxTable implements KvGuard {
     return intent.txId;
   }
 
+  /** Another transaction with a prepared intent that read `key`. */
+  private readIntentHolder(key: string, txKey: string): Hlc | null {
+    return this.readIntentOf(key, txKey, new Set())?.txId ?? null;
+  }
+
+  /** Another transaction (not `txKey`, not in `except`) whose prepared intent read `key`, with
+   *  its anchor key; the smallest such txKey, so every replica answers alike. */
+  readIntentOf(key: string, txKey: string, except: ReadonlySet<string>):
+    { txId: Hlc; anchorKey: string } | null {
+    if (this.readIntentCount === 0) return null;
+    let best: string | null = null;
+    for (const owner of this.readIntents.members(key)) {
+      if (owner === txKey || except.has(owner)) continue;
+      if (best === null || owner < best) best = owner;
+    }
+    const intent = best === null ? undefined : this.intents.get(best);
+    return intent === undefined ? null : { txId: intent.txId, anchorKey: intent.anchorKey };
+  }
+
+  /** Another transaction's prepared intent that WRITES `key` (what an optimistic read check
+   *  conflicts with; plain locks do not, wire.md 5.1). */
+  writeIntentOf(key: string, txKey: string): Hlc | null {
+    return this.intentHolder(key, txKey);
+  }
+
   /** Another transaction's live prefix lock on `bucket`. */
   prefixHolder(bucket: string, txKey: string, now: Hlc): Hlc | null {
     return this.holderIn(this.prefixLocks, bucket, txKey, now);
@@ -106,10 +134,11 @@ export class TxTable implements KvGuard {
 
   /** Another transaction (than `txKey`) whose live key lock or intent covers `key`, or whose
    *  live prefix lock covers its bucket; null when none. */
-  coverOf(key: string, txKey: string, now: Hlc): Hlc | null {
+  coverOf(key: string, txKey: string, now: Hlc, withReads = true): Hlc | null {
     const locked = this.holderIn(this.keyLocks, key, txKey, now);
     if (locked !== null) return locked;
-    const intended = this.intentHolder(key, txKey);
+    const intended = this.intentHolder(key, txKey) ??
+      (withReads ? this.readIntentHolder(key, txKey) : null);
     if (intended !== null) return intended;
     const bucket = bucketOf(key);
     return bucket === null ? null : this.prefixHolder(bucket, txKey, now);
@@ -225,6 +254,10 @@ export class TxTable implements KvGuard {
       const bucket = bucketOf(key);
       if (bucket !== null) this.intendedInBucket.add(bucket, key);
     }
+    for (const key of intent.reads) {
+      this.readIntents.add(key, txKey);
+      this.readIntentCount += 1;
+    }
   }
 
   private unplaceIntent(txKey: string): void {
@@ -236,6 +269,10 @@ export class TxTable implements KvGuard {
       this.intentOwners.delete(key);
       const bucket = bucketOf(key);
       if (bucket !== null) this.intendedInBucket.remove(bucket, key);
+    }
+    for (const key of intent.reads) {
+      this.readIntents.remove(key, txKey);
+      this.readIntentCount -= 1;
     }
   }
 

@@ -114,8 +114,10 @@ const txMutation: Schema = [['key', 'str'], ['kind', 'num'], ['value', 'bytes?']
   ['flags', 'num'], ['expiresMs', 'num'], ['baseRevision', 'num']];
 const txPrepare: Schema = [['txId', 'hlc'], ['durability', 'num'], ['onePhase', 'bool'],
   ['anchorKey', 'str'], ['decisionTimeoutMs', 'num'], ['recordDecision', 'bool'],
-  ['mutations', [txMutation]], ['reads', [[['key', 'str'], ['lastRevision', 'num']]]]];
-const txPrepareResponse: Schema = [['type', 'num'], ['reason', 'str'], ['items', [writeItem]]];
+  ['mutations', [txMutation]], ['reads', [[['key', 'str'], ['lastRevision', 'num']]]],
+  ['wounded', [[['txId', 'hlc']]]]];
+const txPrepareResponse: Schema = [['type', 'num'], ['reason', 'str'], ['items', [writeItem]],
+  ['conflictTx', 'hlc'], ['conflictAnchor', 'str']];
 const txFinish: Schema = [['txId', 'hlc'], ['durability', 'num'], ['commit', 'bool']];
 const txFinishResponse: Schema = [['type', 'num'], ['items', [writeItem]]];
 const txDecide: Schema = [['txId', 'hlc'], ['anchorKey', 'str'], ['decision', 'num']];

@@ -9,7 +9,9 @@
 // decision was made, so the anchor can never commit afterwards.
 // Rollback releases every lock and intent the transaction holds.
 import { KvType } from '../../core/api/codes.js';
+import { hlcZero, type Hlc } from '../../core/api/types.js';
 import { TxDecision, type TxPrepareResponse } from '../../core/api/tx-types.js';
+import { compareHlc } from '../../core/state/hlc.js';
 import type { Participant, Transaction } from './transaction.js';
 import type { TxStore } from './tx-store.js';
 
@@ -84,8 +86,8 @@ export async function commitTransaction(tx: Transaction, store: TxStore,
     decision = res.type === KvType.Set ? res.decision : await settleDecision(store, tx, anchorKey);
   }
   if (decision === TxDecision.Abort) {
-    return abortAll(tx, store, { type: KvType.Aborted, reason: 'Transaction aborted', items: [] },
-      anchorKey);
+    return abortAll(tx, store, { type: KvType.Aborted, reason: 'Transaction aborted', items: [],
+      conflictTx: hlcZero, conflictAnchor: '' }, anchorKey);
   }
   if (decision === TxDecision.None) {
     // Unknown: the anchor may have committed. The resolver settles it; the client retries.
@@ -122,12 +124,28 @@ function idOf(p: { partition: number; durability: number }): string {
   return `${p.partition}:${p.durability}`;
 }
 
-function prepare(store: TxStore, tx: Transaction, g: Participant,
+/** A prepare step. When it meets a younger transaction's prepared read check on a key it
+ *  writes, it wounds that transaction (records Abort at its anchor, so it can never commit) and
+ *  tries again past it; an older reader wins and this transaction aborts. Without this, two
+ *  optimistic transactions with crossing read and write sets would both abort every time. */
+async function prepare(store: TxStore, tx: Transaction, g: Participant,
   step: { onePhase: boolean; anchorKey: string; recordDecision: boolean },
   opts: CommitOptions): Promise<TxPrepareResponse> {
-  return store.prepare(g.partition, { txId: tx.id, durability: g.durability, ...step,
-    decisionTimeoutMs: opts.decisionTimeoutMs, mutations: g.mutations, reads: g.reads });
+  const wounded: { txId: Hlc }[] = [];
+  for (;;) {
+    const res = await store.prepare(g.partition, { txId: tx.id, durability: g.durability,
+      ...step, decisionTimeoutMs: opts.decisionTimeoutMs, mutations: g.mutations,
+      reads: g.reads, wounded });
+    if (res.type !== KvType.Aborted || res.conflictAnchor === '' ||
+      compareHlc(tx.id, res.conflictTx) >= 0 || wounded.length >= woundsMax) return res;
+    const d = await store.decide({ txId: res.conflictTx, anchorKey: res.conflictAnchor,
+      decision: TxDecision.Abort });
+    if (d.type !== KvType.Set || d.decision !== TxDecision.Abort) return res;
+    wounded.push({ txId: res.conflictTx });
+  }
 }
+
+const woundsMax = 16;
 
 async function abortAll(tx: Transaction, store: TxStore, res: TxPrepareResponse,
   anchorKey: string | null): Promise<CommitOutcome> {

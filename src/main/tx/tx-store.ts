@@ -68,7 +68,8 @@ export class BackendTxStore implements TxStore {
 
   prepare(partition: number, req: TxPrepareRequest): Promise<TxPrepareResponse> {
     return this.backend.op(partition, KahunaOp.TxPrepare, req,
-      () => ({ type: KvType.MustRetry, reason: 'the partition could not decide', items: [] }));
+      () => ({ type: KvType.MustRetry, reason: 'the partition could not decide', items: [],
+        conflictTx: hlcZero, conflictAnchor: '' }));
   }
 
   finish(partition: number, req: TxFinishRequest): Promise<TxFinishResponse> {
