@@ -104,37 +104,16 @@ describe('commit protocol', () => {
     expect([store.value('d/alice'), store.value('d/bob')].sort()).toEqual(['false', 'true']);
   });
 
-  it('optimistic across partitions: concurrent commits of crossing read/write sets never both '
-    + 'commit (snapshot-isolation write skew)', async () => {
-    for (let round = 0; round < 5; round += 1) {
-      const store = new LocalTxStore();
-      const [a, b] = store.keysOnTwoPartitions(`sk${round}/`);
-      const seed = tx(store);
-      await set(seed, a, '10');
-      await set(seed, b, '10');
-      expect((await commitTransaction(seed, store, opts)).type).toBe(KvType.Committed);
-      const t1 = tx(store, Locking.Optimistic);
-      const t2 = tx(store, Locking.Optimistic);
-      for (const t of [t1, t2]) {
-        await get(t, a);
-        await get(t, b);
-      }
-      await set(t1, a, '0');
-      await set(t2, b, '0');
-      const outcomes = (await Promise.all([commitTransaction(t1, store, opts),
-        commitTransaction(t2, store, opts)])).map((o) => o.type);
-      // Wound-wait: exactly one of the crossing pair commits, never both, never neither.
-      expect(outcomes.filter((o) => o === KvType.Committed)).toHaveLength(1);
-      expect([['0', '10'], ['10', '0']]).toContainEqual([store.value(a), store.value(b)]);
-    }
-    // One after the other, the first commits (another's plain lock on a key it only read is no
-    // conflict) and the second sees its read changed.
+  /** Keys a and b (10 each) on two partitions, and two optimistic transactions that read both;
+   *  the first writes a := 0, the second b := 0. */
+  async function crossingPair(tag: string): Promise<{ store: LocalTxStore; a: string;
+    b: string; t1: Transaction; t2: Transaction }> {
     const store = new LocalTxStore();
-    const [a, b] = store.keysOnTwoPartitions('sq/');
+    const [a, b] = store.keysOnTwoPartitions(tag);
     const seed = tx(store);
     await set(seed, a, '10');
     await set(seed, b, '10');
-    await commitTransaction(seed, store, opts);
+    expect((await commitTransaction(seed, store, opts)).type).toBe(KvType.Committed);
     const t1 = tx(store, Locking.Optimistic);
     const t2 = tx(store, Locking.Optimistic);
     for (const t of [t1, t2]) {
@@ -143,6 +122,24 @@ describe('commit protocol', () => {
     }
     await set(t1, a, '0');
     await set(t2, b, '0');
+    return { store, a, b, t1, t2 };
+  }
+
+  it('optimistic across partitions: concurrent commits of crossing read/write sets never both '
+    + 'commit (snapshot-isolation write skew)', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const { store, a, b, t1, t2 } = await crossingPair(`sk${round}/`);
+      const outcomes = (await Promise.all([commitTransaction(t1, store, opts),
+        commitTransaction(t2, store, opts)])).map((o) => o.type);
+      // Wound-wait: exactly one of the crossing pair commits, never both, never neither.
+      expect(outcomes.filter((o) => o === KvType.Committed)).toHaveLength(1);
+      expect([['0', '10'], ['10', '0']]).toContainEqual([store.value(a), store.value(b)]);
+    }
+  });
+
+  it('optimistic, one after the other: the first commits (a plain lock on a key it only read '
+    + 'is no conflict), the second sees its read changed', async () => {
+    const { store, a, b, t1, t2 } = await crossingPair('sq/');
     expect((await commitTransaction(t1, store, opts)).type).toBe(KvType.Committed);
     expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Aborted);
     expect([store.value(a), store.value(b)]).toEqual(['0', '10']);
