@@ -215,6 +215,35 @@ describe('commit protocol', () => {
     });
 });
 
+describe('an undecided commit', () => {
+  it('is not undone by a rollback: the prepared participant waits for the anchor record',
+    async () => {
+      const store = new LocalTxStore();
+      const [a, b] = store.keysOnTwoPartitions('u/');
+      const t = tx(store);
+      await set(t, a, 'A');
+      await set(t, b, 'B');
+      let prepares = 0;
+      // The anchor applies (and records Commit) but its reply is lost; no decide gets through.
+      store.fault = (op) => ((op === 'prepare' && (prepares += 1) === 2) || op === 'decide'
+        ? (op === 'decide' ? 'refuse' : 'lose-reply') : 'none');
+      const out = await commitTransaction(t, store, opts);
+      expect(out.type).toBe(KvType.MustRetry);
+      // What a script does after a failed commit.
+      await rollbackTransaction(t, store);
+      store.fault = () => 'none';
+      const anchor = out.anchorKey!;
+      const other = anchor === a ? b : a;
+      const p = store.partitionOfKey(other);
+      // The resolver's view: the record says Commit, the participant's intent is still there.
+      expect((await store.decide({ txId: t.id, anchorKey: anchor,
+        decision: TxDecision.Abort })).decision).toBe(TxDecision.Commit);
+      expect((await store.finish(p, { txId: t.id, durability: 1, commit: true })).type)
+        .toBe(KvType.Committed);
+      expect([store.value(a), store.value(b)]).toEqual(['A', 'B']);
+    });
+});
+
 describe('resolver path', () => {
   it('an intent whose coordinator vanished is found past its deadline and aborted via the '
     + 'anchor record; the anchor can no longer commit it', async () => {

@@ -61,7 +61,7 @@ export async function commitTransaction(tx: Transaction, store: TxStore,
       return { type: KvType.Committed, reason: '', anchorKey };
     }
     if (decision === TxDecision.Abort) return abortAll(tx, store, res, anchorKey);
-    return { type: KvType.MustRetry, reason: 'the commit decision is not known yet', anchorKey };
+    return undecided(tx, anchorKey);
   }
   // Several participants. The anchor: the first persistent participant with writes; with
   // ephemeral writes only, a persistent decision record at the first written key's partition.
@@ -91,13 +91,20 @@ export async function commitTransaction(tx: Transaction, store: TxStore,
   }
   if (decision === TxDecision.None) {
     // Unknown: the anchor may have committed. The resolver settles it; the client retries.
-    return { type: KvType.MustRetry, reason: 'the commit decision is not known yet', anchorKey };
+    return undecided(tx, anchorKey);
   }
   await Promise.all(others.map((g) => store.finish(g.partition,
     { txId: tx.id, durability: g.durability, commit: true })));
   const done = new Set(groups.map(idOf));
   await release(tx, store, done);
   return { type: KvType.Committed, reason: '', anchorKey };
+}
+
+/** The outcome is unknown: the anchor may have committed. MustRetry with the anchor key, and
+ *  the transaction marked so that a rollback leaves its prepared participants alone. */
+function undecided(tx: Transaction, anchorKey: string): CommitOutcome {
+  tx.undecided = true;
+  return { type: KvType.MustRetry, reason: 'the commit decision is not known yet', anchorKey };
 }
 
 /** The recorded decision, writing Abort when there is none (so nothing commits later). */
@@ -163,11 +170,16 @@ async function release(tx: Transaction, store: TxStore, done: ReadonlySet<string
     store.finish(p.partition, { txId: tx.id, durability: p.durability, commit: false })));
 }
 
-/** Drops every intent and lock of the transaction (never throws). */
+/** Drops every intent and lock of the transaction (never throws). After an undecided commit
+ *  only the partitions it merely locked are released: the prepared ones wait for the resolver
+ *  (rolling them back could break a transaction that did commit at its anchor). */
 export async function rollbackTransaction(tx: Transaction, store: TxStore): Promise<void> {
   const targets = new Map<string, { partition: number; durability: number }>();
   for (const p of tx.lockedParticipants()) targets.set(idOf(p), p);
-  for (const g of tx.participants().values()) targets.set(idOf(g), g);
+  for (const g of tx.participants().values()) {
+    if (tx.undecided) targets.delete(idOf(g));
+    else targets.set(idOf(g), g);
+  }
   await Promise.all([...targets.values()].map((p) => store.finish(p.partition,
     { txId: tx.id, durability: p.durability, commit: false }).catch(() => undefined)));
 }

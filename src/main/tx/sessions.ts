@@ -171,6 +171,7 @@ export class SessionTable {
   private async resettle(s: Session, commit: boolean): Promise<EndTxResponse> {
     const anchorKey = s.anchorKey!;
     const decision = await settleDecision(this.opts.store, s.tx, anchorKey);
+    if (decision !== 0) s.tx.undecided = false;
     if (decision === 1) {
       await finishCommitted(s.tx, this.opts.store);
       return { type: commit ? KvType.Committed : KvType.Aborted, recordAnchorKey: anchorKey };

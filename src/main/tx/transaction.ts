@@ -66,6 +66,9 @@ export class Transaction {
   private readonly views = new Map<string, KeyView>();
   /** viewId (prefix locks: 'p' + viewId) -> partition, for every lock taken. */
   private readonly locks = new Map<string, { partition: number; durability: number }>();
+  /** A commit whose outcome is not known (the anchor may have committed): a rollback must then
+   *  leave the prepared participants to the resolver, which settles them from the record. */
+  undecided = false;
 
   constructor(readonly id: Hlc, readonly opts: TransactionOptions,
     private readonly store: TxStore) {}
