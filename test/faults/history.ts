@@ -67,6 +67,24 @@ export type DurabilityOp =
   | Op<'write', string, null>
   | Op<'final', null, string | null>;
 
+// --- bank workload (issue 8): transfers between accounts in transaction scripts ---------------
+/** init: the opening balances the workload's setup wrote (one op, recorded when the clock
+ *  starts; value = every account's balance, result null). transfer: value { from, to, amount };
+ *  result { applied }: true when it moved the money, false when refused for insufficient funds
+ *  (a 'fail' transfer was aborted: nothing moved). read: every account read in ONE transaction
+ *  script, value { locking }, result the balances (null: the account was absent). final: the
+ *  same read after the faults healed, retried until answered. Every op's key is "bank". */
+export interface BankTransfer {
+  readonly from: string;
+  readonly to: string;
+  readonly amount: number;
+}
+export type BankBalances = Readonly<Record<string, number | null>>;
+export type BankOp =
+  | Op<'init', BankBalances, null>
+  | Op<'transfer', BankTransfer, { readonly applied: boolean }>
+  | Op<'read' | 'final', { readonly locking: 'pessimistic' | 'optimistic' }, BankBalances>;
+
 /** A checker's verdict. `window` is the smallest part of the history that shows the problem
  *  (the ops a human needs to see), empty when valid. */
 export interface Verdict {

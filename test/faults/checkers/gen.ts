@@ -1,6 +1,8 @@
 // Test support for the checker tests: hand-made ops and a generator of linearizable register
 // histories (a simulated register with random real-time overlaps, info and fail ops).
-import type { DurabilityOp, LockOp, Op, Outcome, RegisterOp, SequencerOp } from '../history.js';
+import type {
+  BankBalances, BankOp, DurabilityOp, LockOp, Op, Outcome, RegisterOp, SequencerOp,
+} from '../history.js';
 
 /** mulberry32: a small seeded PRNG. */
 export function rng(seed: number): () => number {
@@ -240,4 +242,18 @@ export const dur = {
     outcome: Outcome = 'ok'): DurabilityOp => op(p, 'write', key, data, at, outcome, null),
   final: (p: number, at: readonly [number, number | null], key: string, data: string | null,
     outcome: Outcome = 'ok'): DurabilityOp => op(p, 'final', key, null, at, outcome, data),
+};
+
+export const bank = {
+  init: (balances: BankBalances, at = 0): BankOp =>
+    op(-1, 'init', 'bank', balances, [at, at], 'ok', null, 0),
+  transfer: (p: number, at: readonly [number, number | null], from: string, to: string,
+    amount: number, applied: boolean | null, outcome: Outcome = 'ok'): BankOp =>
+    op(p, 'transfer', 'bank', { from, to, amount }, at, outcome,
+      applied === null ? null : { applied }),
+  read: (p: number, at: readonly [number, number | null], balances: BankBalances | null,
+    outcome: Outcome = 'ok', f: 'read' | 'final' = 'read'): BankOp =>
+    op(p, f, 'bank', { locking: 'pessimistic' as const }, at, outcome, balances),
+  final: (p: number, at: readonly [number, number | null], balances: BankBalances | null,
+    outcome: Outcome = 'ok'): BankOp => bank.read(p, at, balances, outcome, 'final'),
 };
