@@ -1,4 +1,4 @@
-// npm run jepsen -- --workload register|lock|sequencer|durability|all
+// npm run jepsen -- --workload register|lock|sequencer|durability|bank|all
 //                   [--faults kill,pause,partition,slow,lossy|none] [--time SECONDS] [--seed N]
 //                   [--nodes 3] [--out DIR] [--clients 5]
 // npm run jepsen -- --check DIR [--workload W]
@@ -19,7 +19,7 @@ import { faultNames, type FaultName } from './nemesis.js';
 import { checkHistory, defaultOutDir, runJepsen } from './runner.js';
 import { workloadNames, type WorkloadName } from './workloads.js';
 
-const usage = 'usage: npm run jepsen -- --workload register|lock|sequencer|durability|all ' +
+const usage = 'usage: npm run jepsen -- --workload register|lock|sequencer|durability|bank|all ' +
   '[--faults kill,pause,partition,slow,lossy|none] [--time SECONDS] [--seed N] [--nodes 3] ' +
   '[--out DIR] [--clients 5]\n       npm run jepsen -- --check DIR [--workload W]';
 

@@ -6,7 +6,8 @@
 //      (test/faults/nemesis.ts) for `timeSec`; the nemesis stops `quietMs` before the end and
 //      heals everything, the clients go on through the quiet period;
 //   3. durability only: while its clients still write, every node SIGKILLed and restarted
-//      (the full-cluster crash), then the quiet period, then one final read per key written;
+//      (the full-cluster crash), then the quiet period, then one final read per key written
+//      (bank: one final read of every account);
 //   4. the cluster stopped, the history checked (test/faults/checkers/), and history.json,
 //      verdict.json and nemesis.json written to `outDir` (node logs too when invalid).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,9 +15,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SeededPrng } from '../../src/core/raft/prng.js';
 import { startCluster, type Cluster, type UnexpectedExit } from '../helpers/cluster.js';
-import { checkDurability, checkLock, checkRegister, checkSequencer } from './checkers/index.js';
+import {
+  checkBank, checkDurability, checkLock, checkRegister, checkSequencer,
+} from './checkers/index.js';
 import type {
-  DurabilityOp, LockOp, Op, RegisterOp, SequencerOp, Verdict,
+  BankOp, DurabilityOp, LockOp, Op, RegisterOp, SequencerOp, Verdict,
 } from './history.js';
 import { Nemesis, type FaultName, type NemesisEvent } from './nemesis.js';
 import { makeWorkload, type WorkloadName } from './workloads.js';
@@ -72,6 +75,7 @@ export function checkHistory(workload: WorkloadName, history: readonly Op[],
     case 'lock': return checkLock(history as readonly LockOp[], { clockSlackMs });
     case 'sequencer': return checkSequencer(history as readonly SequencerOp[]);
     case 'durability': return checkDurability(history as readonly DurabilityOp[]);
+    case 'bank': return checkBank(history as readonly BankOp[]);
   }
 }
 

@@ -26,13 +26,21 @@
 // durability unique keys written once each; after the full-cluster crash (the runner's job),
 //            `final` reads one per key written (acknowledged or not), retried until a definite
 //            answer.
+// bank       (issue 8) accounts on different partitions with a fixed opening total (the 'init'
+//            op); clients 1.. transfer random amounts between random accounts through random
+//            nodes, each transfer one transaction script that refuses an overdraft; process 0
+//            reads every account in ONE transaction script every few hundred ms, holding the
+//            others' new transfers back for up to half a second meanwhile (a read locks every
+//            account, so with transfers always in flight it would nearly always abort); after
+//            the faults healed, a `final` read, retried until answered.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SeededPrng } from '../../src/core/raft/prng.js';
 import { KvFlags, KvType, LockType, SeqType } from '../../src/core/api/codes.js';
+import { PartitionMap } from '../../src/core/routing/placement.js';
 import type { Cluster } from '../helpers/cluster.js';
-import type { Op, Outcome } from './history.js';
+import type { BankBalances, BankOp, Op, Outcome } from './history.js';
 
-export const workloadNames = ['register', 'lock', 'sequencer', 'durability'] as const;
+export const workloadNames = ['register', 'lock', 'sequencer', 'durability', 'bank'] as const;
 export type WorkloadName = (typeof workloadNames)[number];
 
 const durabilityPersistent = 1;
@@ -609,11 +617,202 @@ class DurabilityWorkload extends BaseWorkload {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// bank
+
+/** Every transfer moves between 1 and this much. */
+const bankAmountMax = 20;
+const bankOpeningBalance = 100;
+/** The reader's pause between reads, and how long it holds new transfers back for one. */
+const bankReadEveryMs: readonly [number, number] = [200, 500];
+const bankHoldMs = 500;
+
+/** A transfer that happened answers Set (its last command); an overdraft is refused with
+ *  "insufficient" (Get, nothing written). Pessimistic (Kahuna's default): each GET locks. */
+const bankTransferScript = `LET a = GET @from
+LET b = GET @to
+LET amt = to_int(@amount)
+IF to_int(a) < amt THEN
+  RETURN "insufficient"
+END
+SET @from to_int(a) - amt
+SET @to to_int(b) + amt`;
+
+/** Every account in one transaction, answered as "b0,b1,..." (absent: empty). Pessimistic:
+ *  every GET locks its key; optimistic: no read locks, the commit checks nothing changed. */
+function bankReadScript(count: number, optimistic: boolean): string {
+  const lets = Array.from({ length: count }, (_, i) => `LET a${i} = GET @k${i}`).join('\n');
+  const parts = Array.from({ length: count }, (_, i) => `to_str(a${i})`).join(', ",", ');
+  return optimistic
+    ? `BEGIN (locking="optimistic")\n${lets}\nCOMMIT\nRETURN concat(${parts})\nEND`
+    : `${lets}\nRETURN concat(${parts})`;
+}
+
+/** `count` account keys on different partitions while there are partitions left (Honu's
+ *  default 8; keys without '/', so each key is its own placement group). */
+export function bankAccounts(count: number, partitions = 8): string[] {
+  const map = new PartitionMap(partitions);
+  const used = new Set<number>();
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `bank-${i}`;
+    const p = map.ofKey(key);
+    if (used.has(p) && used.size < partitions) continue;
+    used.add(p);
+    keys.push(key);
+  }
+  return keys;
+}
+
+class BankWorkload extends BaseWorkload {
+  readonly name = 'bank' as const;
+  readonly accounts: readonly string[];
+  /** The reader asks the transfer clients not to start new transfers for a moment. */
+  #hold = false;
+
+  constructor(options: WorkloadOptions, accounts = 8) {
+    super(options);
+    this.accounts = bankAccounts(accounts);
+  }
+
+  /** The opening balances, each written until acknowledged (30 s in all). */
+  override async setup(): Promise<void> {
+    const until = Date.now() + 30_000;
+    for (const key of this.accounts) {
+      for (;;) {
+        const r = await call(this.cluster, this.pickNode(this.prng), '/v1/kv/try-set', { key,
+          value: b64(String(bankOpeningBalance)), expiresMs: 0, flags: KvFlags.None,
+          durability: durabilityPersistent }, this.callTimeoutMs);
+        if (r.kind === 'reply' && r.json.type === KvType.Set) break;
+        if (Date.now() > until) {
+          throw new Error(`bank setup: could not write ${key}: ${JSON.stringify(r)}`);
+        }
+        await sleep(200);
+      }
+    }
+  }
+
+  /** Records the opening balances as the history's first op, when the clock starts. */
+  override start(): void {
+    const opening: BankBalances = Object.fromEntries(this.accounts.map((k) =>
+      [k, bankOpeningBalance]));
+    const at = this.clock();
+    const init: BankOp = { process: -1, f: 'init', key: 'bank', value: opening, invokeMs: at,
+      completeMs: at, outcome: 'ok', result: null, node: 0 };
+    this.history.push(init);
+    super.start();
+  }
+
+  protected async client(process: number, prng: SeededPrng): Promise<void> {
+    while (!this.stopped) {
+      if (process === 0) {
+        await sleep(bankReadEveryMs[0] + prng.nextInt(bankReadEveryMs[1] - bankReadEveryMs[0]));
+        await this.#readBurst(process, prng);
+      } else if (this.#hold) {
+        await sleep(10);
+      } else {
+        await this.breathe(prng, await this.#transfer(process, prng));
+      }
+    }
+  }
+
+  /** Holds new transfers back and reads until one read answers, for up to bankHoldMs. */
+  async #readBurst(process: number, prng: SeededPrng): Promise<void> {
+    this.#hold = true;
+    try {
+      const until = Date.now() + bankHoldMs;
+      while (!this.stopped && Date.now() < until) {
+        const answered = await this.#read(process, this.pickNode(prng), 'read',
+          prng.chance(0.5));
+        if (answered) return;
+        await sleep(20);
+      }
+    } finally {
+      this.#hold = false;
+    }
+  }
+
+  /** One read of every account; true when it answered. Unanswered reads are 'fail'. */
+  async #read(process: number, node: number, f: 'read' | 'final', optimistic: boolean):
+  Promise<boolean> {
+    const params = this.accounts.map((key, i) => ({ key: `@k${i}`, value: key }));
+    const op = this.invoke(process, f, 'bank',
+      { locking: optimistic ? 'optimistic' : 'pessimistic' }, node);
+    const r = await call(this.cluster, node, '/v1/kv/try-execute-tx-script', {
+      script: b64(bankReadScript(this.accounts.length, optimistic)), parameters: params },
+    this.callTimeoutMs);
+    if (r.kind !== 'reply' || r.json.type !== KvType.Get) {
+      const definite = r.kind === 'reply' && (r.json.type === KvType.Aborted ||
+        r.json.type === KvType.MustRetry);
+      if (r.kind === 'reply' && !definite) this.weird(op, JSON.stringify(r.json));
+      else this.complete(op, 'fail');
+      return false;
+    }
+    const parts = (unb64(r.json.values?.[0]?.value) ?? '').split(',');
+    if (parts.length !== this.accounts.length || parts.some((p) => !/^(-?\d+)?$/.test(p))) {
+      this.weird(op, JSON.stringify(r.json));
+      return false;
+    }
+    const balances: BankBalances = Object.fromEntries(this.accounts.map((k, i) =>
+      [k, parts[i] === '' ? null : Number(parts[i])]));
+    this.complete(op, 'ok', balances);
+    return true;
+  }
+
+  /** One transfer between two random accounts through a random node; true on trouble. */
+  async #transfer(process: number, prng: SeededPrng): Promise<boolean> {
+    const from = this.accounts[prng.nextInt(this.accounts.length)]!;
+    let to = from;
+    while (to === from) to = this.accounts[prng.nextInt(this.accounts.length)]!;
+    const amount = 1 + prng.nextInt(bankAmountMax);
+    const node = this.pickNode(prng);
+    const op = this.invoke(process, 'transfer', 'bank', { from, to, amount }, node);
+    const r = await call(this.cluster, node, '/v1/kv/try-execute-tx-script', {
+      script: b64(bankTransferScript), parameters: [{ key: '@from', value: from },
+        { key: '@to', value: to }, { key: '@amount', value: String(amount) }] },
+    this.callTimeoutMs);
+    if (r.kind === 'refused') {
+      this.complete(op, 'fail');
+      return true;
+    }
+    if (r.kind === 'unknown') {
+      this.complete(op, 'info');
+      return true;
+    }
+    const type = r.json.type as number;
+    if (type === KvType.Set) this.complete(op, 'ok', { applied: true });
+    else if (type === KvType.Get && unb64(r.json.values?.[0]?.value) === 'insufficient') {
+      this.complete(op, 'ok', { applied: false });
+    } else if (type === KvType.Aborted) this.complete(op, 'fail');
+    else if (type === KvType.MustRetry) {
+      this.complete(op, 'info');
+      return true;
+    } else this.weird(op, JSON.stringify(r.json));
+    return false;
+  }
+
+  /** After the faults healed: one pessimistic read of every account, retried (any node) until
+   *  it answers, for up to 60 s (transactions left prepared settle within seconds). */
+  override async finish(): Promise<void> {
+    const prng = this.prng.fork('final');
+    const until = Date.now() + 60_000;
+    const process = 1000;
+    while (Date.now() < until) {
+      const before = this.history.length;
+      if (await this.#read(process, this.pickNode(prng), 'final', false)) return;
+      if (Date.now() < until) this.history.splice(before); // keep only the answered one
+      await sleep(100);
+    }
+    this.log('bank final read: no answer in 60 s');
+  }
+}
+
 export function makeWorkload(name: WorkloadName, options: WorkloadOptions): Workload {
   switch (name) {
     case 'register': return new RegisterWorkload(options);
     case 'lock': return new LockWorkload(options);
     case 'sequencer': return new SequencerWorkload(options);
     case 'durability': return new DurabilityWorkload(options);
+    case 'bank': return new BankWorkload(options);
   }
 }
