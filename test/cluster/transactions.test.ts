@@ -611,7 +611,9 @@ describe('transactions across partitions on a three-node cluster', () => {
   // commit: C's requests still reach L, L's Raft traffic to the third node flows). C answers
   // MustRetry ("the commit decision is not known yet"), which is right, but the participant
   // prepared before the anchor must then wait for the resolver, which would find Commit in the
-  // anchor's record and apply it. It must never be rolled back.
+  // anchor's record and apply it. It must never be rolled back. Before 09b7b7e it was: the
+  // script's rollback after the failed commit dropped the prepared intent, so 12 s later the
+  // balances were 90 and 100 with only the out marker (the total 190 instead of 200).
   it('keep the prepared participant of a commit whose anchor reply was lost (no rollback)',
     async () => {
       const c = await startCluster({ nodes: 3, proxies: true });
@@ -641,8 +643,10 @@ describe('transactions across partitions on a three-node cluster', () => {
       const st = settled.last;
       const locks = await unlockedWithin(c, [from, to], [1, 2, 3], settleMs);
       const logs = c.nodes.flatMap((n) => [`--- node ${n.id}`, ...c.logs(n.id).slice(-15)]);
-      const seen = `${setup}; ${settled.elapsedMs} ms later: balances ${st.balances.join(',')}, ` +
-        `out marker ${st.out}, in marker ${st.into}\n${logs.join('\n')}`;
+      const outcome = `${setup}; ${settled.elapsedMs} ms later: balances ` +
+        `${st.balances.join(',')}, out marker ${st.out}, in marker ${st.into}`;
+      console.log(`[tx lost anchor reply] ${outcome}`);
+      const seen = `${outcome}\n${logs.join('\n')}`;
       const bothOrNeither = st.out === st.into;
       expect({ bothOrNeither, total: st.balances[0]! + st.balances[1]! }, seen)
         .toEqual({ bothOrNeither: true, total: 200 });
