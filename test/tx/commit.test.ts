@@ -9,6 +9,7 @@ import { TxDecision } from '../../src/core/api/tx-types.js';
 import { commitTransaction, rollbackTransaction } from '../../src/main/tx/commit.js';
 import { SessionTable } from '../../src/main/tx/sessions.js';
 import { Locking, Transaction } from '../../src/main/tx/transaction.js';
+import type { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { LocalTxStore } from './local-store.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -213,6 +214,32 @@ describe('commit protocol', () => {
       expect([store.value(a), store.value(b)]).toEqual([null, null]);
       expect((await sessions.commit(end)).type).toBe(KvType.Aborted);
     });
+});
+
+describe('a transactional range read', () => {
+  it('lays its own writes over the committed page, within the page span', async () => {
+    const store = new LocalTxStore();
+    const seed = tx(store);
+    for (const k of ['rng/a', 'rng/c', 'rng/e']) await set(seed, k, k);
+    expect((await commitTransaction(seed, store, opts)).type).toBe(KvType.Committed);
+    const p = store.partitionOfBucket('rng');
+    const t = tx(store);
+    await set(t, 'rng/b', 'mine');
+    await t.delete('rng/c', 1);
+    await set(t, 'rng/z', 'beyond the first page');
+    const read = (r: Parameters<KahunaState['kvGetByRange']>[0]) =>
+      Promise.resolve(store.state(p, 1).kvGetByRange(r, store.now()));
+    const base = { txId: t.id, prefix: 'rng', startKey: null, startInclusive: false,
+      endKey: null, endInclusive: false, readTimestamp: hlcZero, durability: 1 };
+    const page1 = await t.getByRange({ ...base, limit: 2, cursor: null }, read);
+    expect(page1.items.map((i) => i.key)).toEqual(['rng/a', 'rng/b']);
+    expect(page1.hasMore).toBe(true);
+    const page2 = await t.getByRange({ ...base, limit: 2, cursor: page1.nextCursor }, read);
+    expect(page2.items.map((i) => i.key)).toEqual(['rng/e', 'rng/z']);
+    // Outside, nothing staged is visible.
+    expect(store.value('rng/b')).toBeNull();
+    expect(store.value('rng/c')).toBe('rng/c');
+  });
 });
 
 describe('an undecided commit', () => {

@@ -4,8 +4,11 @@
 // pessimistic takes an exclusive key lock before every point read and write and a prefix lock
 // before a bucket read; optimistic locks only before writes and validates what it read at
 // commit. A snapshot transaction reads at its timestamp and may not write.
-import { KvFlags, KvType } from '../../core/api/codes.js';
-import { hlcZero, type Hlc, type KvScanItem } from '../../core/api/types.js';
+import { KvFlags, KvState, KvType } from '../../core/api/codes.js';
+import {
+  hlcZero, type Hlc, type KvGetByRangeRequest, type KvGetByRangeResponse, type KvScanItem,
+} from '../../core/api/types.js';
+import { decodeRangeCursor, prefixUpperBound } from '../../core/state/kv-scan.js';
 import { TxMutationKind, type TxMutation, type TxReadResponse } from '../../core/api/tx-types.js';
 import { ScriptFailure, type ScriptReadArgs, type ScriptResult, type ScriptRow,
   type ScriptSetArgs } from '../../core/script/host.js';
@@ -305,6 +308,32 @@ export class Transaction {
     }
     return at.l !== 0 ? this.overlay(res.items, durability, () => false)
       : this.overlay(res.items, durability, (k) => k.startsWith(prefix));
+  }
+
+  /** GetByRange inside the transaction (no range lock: Honu has none yet): the committed page,
+   *  with this transaction's own writes inside the page's span laid over it. The span is the
+   *  request's bounds (or the cursor's resume point), cut at the page's last key when more
+   *  pages follow, so paging neither repeats nor skips a staged key. */
+  async getByRange(req: KvGetByRangeRequest, read: (r: KvGetByRangeRequest) =>
+    Promise<KvGetByRangeResponse>): Promise<KvGetByRangeResponse> {
+    const res = await read({ ...req, txId: hlcZero });
+    if (res.type !== KvType.Get || req.readTimestamp.l !== 0) return res;
+    const cursor = req.cursor === null || req.cursor === '' ? null : decodeRangeCursor(req.cursor);
+    const lower = cursor !== null ? { key: cursor.lastKey, inclusive: false }
+      : req.startKey !== null ? { key: req.startKey, inclusive: req.startInclusive }
+        : { key: req.prefix, inclusive: true };
+    const last = res.items[res.items.length - 1];
+    const upper = res.hasMore && last !== undefined ? { key: last.key as string | null,
+      inclusive: true } : req.endKey !== null ? { key: req.endKey, inclusive: req.endInclusive }
+      : { key: prefixUpperBound(req.prefix), inclusive: false };
+    const inSpan = (k: string): boolean =>
+      (lower.inclusive ? k >= lower.key : k > lower.key) &&
+      (upper.key === null || (upper.inclusive ? k <= upper.key : k < upper.key));
+    const rows = this.overlay(res.items, req.durability, inSpan);
+    const items: KvScanItem[] = rows.map((r) => ({ key: r.key, value: r.value,
+      revision: r.revision, expires: r.expires, lastUsed: hlcZero, lastModified: r.lastModified,
+      state: KvState.Set }));
+    return { ...res, items };
   }
 
   /** A bucket row read at the latest state becomes a read the commit validates (optimistic). */

@@ -5,7 +5,8 @@
 import { KvState, KvType } from '../../core/api/codes.js';
 import {
   hlcZero, type KahunaBackend, type KvDeleteManyRequest, type KvDeleteManyResponse,
-  type KvDeleteRequest, type KvExtendRequest, type KvGetByBucketRequest, type KvGetRequest,
+  type KvDeleteRequest, type KvExtendRequest, type KvGetByBucketRequest,
+  type KvGetByRangeRequest, type KvGetByRangeResponse, type KvGetRequest,
   type KvReadResponse, type KvScanResponse, type KvSetRequest, type KvWriteItem,
   type KvWriteResponse, type TxFields,
 } from '../../core/api/types.js';
@@ -83,6 +84,12 @@ export function withTransactions(inner: KahunaBackend, sessions: SessionTable): 
         }
         return { type: KvType.Deleted, items };
       }, fail);
+    },
+    kvGetByRange: (req: KvGetByRangeRequest): Promise<KvGetByRangeResponse> => {
+      if (isZeroHlc(req.txId)) return inner.kvGetByRange(req);
+      return sessions.operate<KvGetByRangeResponse>(req.txId, 0, 0,
+        (tx) => tx.getByRange(req, (r) => inner.kvGetByRange(r)),
+        (type) => ({ type, items: [], nextCursor: null, hasMore: false }));
     },
     kvGetByBucket: (req: KvGetByBucketRequest): Promise<KvScanResponse> => {
       if (isZeroHlc(req.txId)) return inner.kvGetByBucket(req);
