@@ -795,11 +795,15 @@ class BankWorkload extends BaseWorkload {
    *  it answers, for up to 60 s (transactions left prepared settle within seconds). */
   override async finish(): Promise<void> {
     const prng = this.prng.fork('final');
-    const until = Date.now() + 60_000;
+    const started = Date.now();
+    const until = started + 60_000;
     const process = 1000;
-    while (Date.now() < until) {
+    for (let tries = 1; Date.now() < until; tries++) {
       const before = this.history.length;
-      if (await this.#read(process, this.pickNode(prng), 'final', false)) return;
+      if (await this.#read(process, this.pickNode(prng), 'final', false)) {
+        this.log(`bank final read: answered after ${Date.now() - started} ms, ${tries} tries`);
+        return;
+      }
       if (Date.now() < until) this.history.splice(before); // keep only the answered one
       await sleep(100);
     }
