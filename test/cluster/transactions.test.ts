@@ -22,6 +22,8 @@
 // and each final balance is 100 plus what the marked transfers moved.
 // 3. A reproduction with proxies: the anchor partition's leader applies the anchor's commit but
 //    its reply to the coordinator is lost; the prepared participant must not be rolled back.
+// 4. Snapshot reads (BEGIN (snapshot = T)) at every millisecond of one committed transfer must
+//    see it whole or not at all.
 //
 // The seed (HONU_TX_SEED overrides it) fixes the transfers and the timing of the kills; real
 // processes make a replay approximate.
@@ -653,4 +655,36 @@ describe('transactions across partitions on a three-node cluster', () => {
       expect(st.balances, seen).toEqual(st.out ? [90, 110] : [100, 100]);
       expect(locks.problems, seen).toEqual([]);
     }, 120_000);
+  // Snapshot reads (BEGIN (snapshot = T), wire.md 4.5 / kahuna-reference 5.1: "snapshot
+  // isolation through MVCC with an HLC read timestamp") of two accounts on two partitions, at
+  // every millisecond of one transfer between them, after it committed: each must see the
+  // transfer whole or not at all (total 200).
+  it('show a transfer whole or not at all to snapshot reads at any past timestamp', async () => {
+    const c = await startCluster({ nodes: 3 });
+    await balancedLeaders(c);
+    const [from, to] = accountsOnEveryPartition(1);
+    await setBalances(c, [from!, to!]);
+    await sleep(50);
+    const startMs = Date.now();
+    const r = await runScript(c, 1, transferScript, { '@from': from!.key, '@to': to!.key,
+      '@amount': '10', '@fromMark': `${from!.key}/out-1`, '@toMark': `${to!.key}/in-1` });
+    const endMs = Date.now();
+    expect(r.kind === 'reply' && r.json.type, JSON.stringify(r)).toBe(Kv.Set);
+    await sleep(100);
+    const seen = new Map<string, number[]>(); // "a,b" -> the timestamps (ms after start)
+    for (let t = startMs; t <= endMs + 5; t++) {
+      const read = await runScript(c, 2, `BEGIN (snapshot = ${t})\nLET a = GET @a\n` +
+        'LET b = GET @b\nCOMMIT\nRETURN concat(to_str(a), ",", to_str(b))\nEND',
+      { '@a': from!.key, '@b': to!.key });
+      expect(read.kind === 'reply' && read.json.type, JSON.stringify(read)).toBe(Kv.Get);
+      const text = read.kind === 'reply' ? unb64(read.json.values[0].value) ?? '' : '';
+      seen.set(text, [...(seen.get(text) ?? []), t - startMs]);
+    }
+    const summary = [...seen].map(([v, ts]) => `${v} at +${ts[0]}..+${ts.at(-1)} ms ` +
+      `(${ts.length} reads)`).join('; ');
+    console.log(`[tx snapshot reads] ${from!.key} -> ${to!.key} 10 over ${endMs - startMs} ` +
+      `ms: ${summary}`);
+    expect([...seen.keys()].filter((v) => v !== '100,100' && v !== '90,110'), summary)
+      .toEqual([]);
+  }, 60_000);
 });
