@@ -65,6 +65,7 @@ const lock = (txId: typeof T1, key: string, prefix = false) =>
   ({ txId, key, expiresMs: 60_000, durability: 1, prefix });
 const prepare = (txId: typeof T1, key: string) => ({ txId, durability: 1, onePhase: false,
   anchorKey: key, decisionTimeoutMs: 0, recordDecision: false, reads: [], wounded: [],
+  commitTs: { n: 0, l: 0, c: 0 },
   mutations: [{ key, kind: TxMutationKind.Set, value: Uint8Array.of(7), flags: 1, expiresMs: 0,
     baseRevision: -1 }] });
 
@@ -91,7 +92,8 @@ describe('transactions in a partition', () => {
     const pending = b.call<{ items: { txId: typeof T1 }[] }>(KahunaOp.TxPending,
       { durability: 1, limit: 10 });
     expect(pending.items.map((i) => i.txId)).toEqual([T1]);
-    expect(b.call<Typed>(KahunaOp.TxFinish, { txId: T1, durability: 1, commit: true }).type)
+    expect(b.call<Typed>(KahunaOp.TxFinish,
+      { txId: T1, durability: 1, commit: true, commitTs: { n: 0, l: 0, c: 0 } }).type)
       .toBe(KvType.Committed);
     const read = b.call<{ type: number; lastRevision: number }>(KahunaOp.TxRead,
       { txId: T2, key: 'a/1', revision: -1, readTimestamp: zero, durability: 1 });

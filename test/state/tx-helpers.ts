@@ -52,10 +52,11 @@ export function prepareReq(txId: Hlc, mutations: readonly TxMutation[],
   more: Partial<TxPrepareRequest> = {}): TxPrepareRequest {
   return {
     txId, durability: 1, onePhase: false, anchorKey: mutations[0]?.key ?? '',
-    decisionTimeoutMs: 5000, recordDecision: false, mutations, reads: [], wounded: [], ...more,
+    decisionTimeoutMs: 5000, recordDecision: false, mutations, reads: [], wounded: [],
+    commitTs: hlcZero, ...more,
   };
 }
 
 export function finishReq(txId: Hlc, commit: boolean): TxFinishRequest {
-  return { txId, durability: 1, commit };
+  return { txId, durability: 1, commit, commitTs: hlcZero };
 }

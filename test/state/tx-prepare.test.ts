@@ -191,7 +191,7 @@ describe('txPrepare then txFinish (two phases)', () => {
     const s = withHistory();
     expect(s.txPrepare(prepareReq(T1, [setM('a/k', 'w', 2), delM('a/x', -1)]), at(t0 + 10)))
       .toEqual({ type: KvType.Prepared, reason: '', items: [], conflictTx: hlcZero,
-        conflictAnchor: '' });
+        conflictAnchor: '', at: at(t0 + 10) });
     expect(s.txPrepare(prepareReq(T1, [setM('a/k', 'w', 2)]), at(t0 + 11)).type)
       .toBe(KvType.Prepared); // a retry
     expect(value(s, 'a/k', at(t0 + 12))).toEqual({ value: 'v2', revision: 2 });
@@ -233,9 +233,9 @@ describe('decisions', () => {
     const s = newState();
     const decide = (txId: Hlc, decision: number) =>
       s.txDecide({ txId, anchorKey: 'a/k', decision }, at(t0));
-    expect(decide(T1, TxDecision.Commit)).toEqual({ type: KvType.Set, decision: 1 });
-    expect(decide(T1, TxDecision.Abort)).toEqual({ type: KvType.Set, decision: 1 });
-    expect(decide(T2, TxDecision.Abort)).toEqual({ type: KvType.Set, decision: 2 });
+    expect(decide(T1, TxDecision.Commit)).toEqual({ type: KvType.Set, decision: 1, at: at(t0) });
+    expect(decide(T1, TxDecision.Abort)).toEqual({ type: KvType.Set, decision: 1, at: at(t0) });
+    expect(decide(T2, TxDecision.Abort)).toEqual({ type: KvType.Set, decision: 2, at: at(t0) });
     expect(decide(hlcZero, TxDecision.Abort).type).toBe(KvType.Errored);
     expect(decide(T3, TxDecision.None).type).toBe(KvType.InvalidInput);
     expect(decide(T3, TxDecision.Commit).decision).toBe(TxDecision.Commit);
@@ -248,7 +248,7 @@ describe('decisions', () => {
     expect(s.txDecide({ txId: T1, anchorKey: 'a/k', decision: 2 }, at(t0 + 1)).decision)
       .toBe(TxDecision.Commit);
     expect(s.txPrepare(req, at(t0 + 2))).toEqual({ type: KvType.Committed, reason: '',
-      items: [], conflictTx: hlcZero, conflictAnchor: '' });
+      items: [], conflictTx: hlcZero, conflictAnchor: '', at: hlcZero });
     expect(value(s, 'a/k', at(t0 + 3))).toEqual({ value: 'v', revision: 0 });
   });
 

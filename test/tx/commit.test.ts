@@ -75,6 +75,34 @@ describe('commit protocol', () => {
     expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
   });
 
+  it('a two-partition commit stamps both sides with one commit timestamp, and a snapshot read '
+    + 'of a key under an intent waits (MustRetry)', async () => {
+    const store = new LocalTxStore();
+    const [a, b] = store.keysOnTwoPartitions('ts/');
+    const t = tx(store);
+    await set(t, a, 'A');
+    await set(t, b, 'B');
+    const groups = [...t.participants().values()];
+    const pb = store.partitionOfKey(b);
+    // Between the other participant's prepare and its finish, a snapshot read of its key waits.
+    store.fault = (op, p) => {
+      if (op === 'finish' && p === pb) {
+        const snap = store.state(pb, 1).kvGet({ txId: hlcZero, coordinatorKey: '',
+          operationIdHigh: 0, operationIdLow: 0, key: b, revision: -1,
+          readTimestamp: { n: 0, l: 2_000_000, c: 0 }, durability: 1 }, store.now());
+        expect(snap.type).toBe(KvType.MustRetry);
+      }
+      return 'none';
+    };
+    store.advance(3);
+    expect((await commitTransaction(t, store, opts)).type).toBe(KvType.Committed);
+    expect(groups).toHaveLength(2);
+    const stamp = (key: string) => store.state(store.partitionOfKey(key), 1).kvGet({
+      txId: hlcZero, coordinatorKey: '', operationIdHigh: 0, operationIdLow: 0, key,
+      revision: -1, readTimestamp: hlcZero, durability: 1 }, store.now()).lastModified;
+    expect(stamp(a)).toEqual(stamp(b));
+  });
+
   it('a pessimistic conflict aborts the second transaction at lock time', async () => {
     const store = new LocalTxStore();
     const t1 = tx(store);
@@ -265,7 +293,8 @@ describe('an undecided commit', () => {
       // The resolver's view: the record says Commit, the participant's intent is still there.
       expect((await store.decide({ txId: t.id, anchorKey: anchor,
         decision: TxDecision.Abort })).decision).toBe(TxDecision.Commit);
-      expect((await store.finish(p, { txId: t.id, durability: 1, commit: true })).type)
+      expect((await store.finish(p, { txId: t.id, durability: 1, commit: true,
+        commitTs: hlcZero })).type)
         .toBe(KvType.Committed);
       expect([store.value(a), store.value(b)]).toEqual(['A', 'B']);
     });
@@ -286,7 +315,8 @@ describe('resolver path', () => {
     const bGroup = mutations.find((g) => g.partition === pb)!;
     expect((await store.prepare(pb, { txId: t.id, durability: 1, onePhase: false,
       anchorKey: a, decisionTimeoutMs: 5000, recordDecision: false,
-      mutations: bGroup.mutations, reads: [], wounded: [] })).type).toBe(KvType.Prepared);
+      mutations: bGroup.mutations, reads: [], wounded: [], commitTs: hlcZero })).type)
+      .toBe(KvType.Prepared);
     expect((await store.pending(pb, { durability: 1, limit: 10 })).items).toHaveLength(0);
     store.advance(6000);
     const pending = await store.pending(pb, { durability: 1, limit: 10 });
@@ -294,13 +324,14 @@ describe('resolver path', () => {
     // What coordinator.resolve() does for each item.
     const d = await store.decide({ txId: t.id, anchorKey: a, decision: TxDecision.Abort });
     expect(d.decision).toBe(TxDecision.Abort);
-    expect((await store.finish(pb, { txId: t.id, durability: 1, commit: false })).type)
+    expect((await store.finish(pb, { txId: t.id, durability: 1, commit: false,
+      commitTs: hlcZero })).type)
       .toBe(KvType.RolledBack);
     // A late anchor step of the dead coordinator must not commit.
     const aGroup = mutations.find((g) => g.partition === pa)!;
     expect((await store.prepare(pa, { txId: t.id, durability: 1, onePhase: true, anchorKey: a,
       decisionTimeoutMs: 5000, recordDecision: true, mutations: aGroup.mutations,
-      reads: [], wounded: [] })).type).toBe(KvType.Aborted);
+      reads: [], wounded: [], commitTs: hlcZero })).type).toBe(KvType.Aborted);
     expect([store.value(a), store.value(b)]).toEqual([null, null]);
   });
 });

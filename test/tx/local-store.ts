@@ -6,7 +6,8 @@ import type { Hlc, KvGetByBucketRequest, KvScanByPrefixRequest, KvScanResponse }
   from '../../src/core/api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest,
+  TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest,
 } from '../../src/core/api/tx-types.js';
 import { KvType } from '../../src/core/api/codes.js';
@@ -95,7 +96,7 @@ export class LocalTxStore implements TxStore {
     return this.run('prepare', partition,
       () => this.state(partition, req.durability).txPrepare(req, this.now()),
       { type: KvType.MustRetry, reason: 'lost', items: [], conflictTx: { n: 0, l: 0, c: 0 },
-        conflictAnchor: '' });
+        conflictAnchor: '', at: { n: 0, l: 0, c: 0 } });
   }
 
   finish(partition: number, req: TxFinishRequest): Promise<TxFinishResponse> {
@@ -107,7 +108,7 @@ export class LocalTxStore implements TxStore {
   decide(req: TxDecideRequest): Promise<TxDecideResponse> {
     const p = this.partitionOfKey(req.anchorKey);
     return this.run('decide', p, () => this.state(p, 1).txDecide(req, this.now()),
-      { type: KvType.MustRetry, decision: 0 });
+      { type: KvType.MustRetry, decision: 0, at: { n: 0, l: 0, c: 0 } });
   }
 
   pending(partition: number, req: TxPendingRequest): Promise<TxPendingResponse> {

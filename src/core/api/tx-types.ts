@@ -118,6 +118,10 @@ export interface TxPrepareRequest {
    *  anchor): their read checks here no longer stand in this prepare's way. Wound-wait for
    *  crossing optimistic read sets: the older transaction aborts the younger one. */
   readonly wounded: readonly { readonly txId: Hlc }[];
+  /** One-phase: non-zero stamps the writes with max(this entry's HLC, commitTs), so a
+   *  multi-partition commit's writes carry one timestamp (the coordinator passes the latest
+   *  prepare HLC of the other participants); zero: the entry's HLC. */
+  readonly commitTs: Hlc;
 }
 
 export interface TxPrepareResponse {
@@ -130,6 +134,8 @@ export interface TxPrepareResponse {
    *  transaction and its anchor key (zero and "" otherwise). */
   readonly conflictTx: Hlc;
   readonly conflictAnchor: string;
+  /** The HLC this step ran at (a Prepared intent's prepare time; a one-phase commit's stamp). */
+  readonly at: Hlc;
 }
 
 /** Finish a prepared intent: commit applies its mutations (stamped with this entry's HLC) and
@@ -140,6 +146,10 @@ export interface TxFinishRequest {
   readonly txId: Hlc;
   readonly durability: number;
   readonly commit: boolean;
+  /** Commit: the transaction's commit timestamp (the anchor's stamp); the intent's writes carry
+   *  exactly it, so a snapshot read sees all of a transaction or none of it. Zero: this entry's
+   *  HLC. The partition's clock moves past it. */
+  readonly commitTs: Hlc;
 }
 
 export interface TxFinishResponse {
@@ -161,6 +171,9 @@ export interface TxDecideRequest {
 export interface TxDecideResponse {
   readonly type: number; // Set (0), or Errored/InvalidInput/MustRetry
   readonly decision: number; // the recorded TxDecision
+  /** When it was recorded: for a Commit recorded by the anchor's step, the transaction's
+   *  commit timestamp (what the other participants stamp their writes with). */
+  readonly at: Hlc;
 }
 
 /** A resolver's question to a partition: prepared intents whose decision deadline is before

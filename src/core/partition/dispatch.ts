@@ -119,9 +119,9 @@ export function erroredResponse(op: KahunaOpValue): unknown {
       return { type: 99, value: null, revision: 0, expires: zero, lastModified: zero,
         lastRevision: -1 };
     case KahunaOp.TxPrepare:
-      return { type: 99, reason: '', items: [], conflictTx: zero, conflictAnchor: '' };
+      return { type: 99, reason: '', items: [], conflictTx: zero, conflictAnchor: '', at: zero };
     case KahunaOp.TxDecide:
-      return { type: 99, decision: 0 };
+      return { type: 99, decision: 0, at: zero };
     default:
       return { type: 99, items: [] };
   }

@@ -316,6 +316,7 @@ export class PartitionCore {
 
   private runEphemeral(rep: Replica, id: number, op: KahunaOpValue, req: unknown,
     nowMs: number): void {
+    observeCommitTs(rep.clock, req);
     const now = rep.clock.now(nowMs);
     const res = isReadOp(op) ? dispatchRead(rep.ephemeral, op, req, now)
       : dispatchWrite(rep.ephemeral, op, req, now);
@@ -592,6 +593,7 @@ export class PartitionCore {
     assert(isKahunaOp(cmd.op), `entry ${e.index} holds unknown op ${cmd.op}`);
     const codec = opCodecs[cmd.op];
     const req = decoded ?? decode(codec.request, cmd.payload);
+    observeCommitTs(rep.clock, req);
     return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, cmd.hlc));
   }
 
@@ -667,4 +669,11 @@ function ctxBytes(ctx: number): Uint8Array {
 
 function ctxOf(b: Uint8Array): number {
   return b.length === 8 ? new DataView(b.buffer, b.byteOffset, 8).getFloat64(0) : -1;
+}
+
+/** A transaction's commit timestamp (TxPrepare, TxFinish) moves the clock past it, so later
+ *  writes here are stamped after the transaction's. */
+function observeCommitTs(clock: HlcClock, req: unknown): void {
+  const ts = (req as { commitTs?: Hlc }).commitTs;
+  if (ts !== undefined && ts.l !== 0) clock.observe(ts);
 }

@@ -25,6 +25,7 @@ import type {
 import { fnvField, fnvOffset } from './codec.js';
 import type { DirtyRecord } from './dirty-set.js';
 import { StateNamespace, type KahunaStateStore, type StateRecord } from './kahuna-state.js';
+import { hlcIsZero } from './hlc.js';
 import { getByBucket, getByRange, scanByPrefix } from './kv-scan.js';
 import { KvStore } from './kv-store.js';
 import { LockTable } from './lock-table.js';
@@ -113,7 +114,8 @@ export class KahunaState implements KahunaStateStore {
   }
 
   kvGetByBucket(req: KvGetByBucketRequest, now: Hlc): KvScanResponse {
-    if (this.txs.bucketBlocked(req.prefixKey, req.txId, now)) {
+    if (this.txs.bucketBlocked(req.prefixKey, req.txId, now) ||
+      (!hlcIsZero(req.readTimestamp) && this.txs.bucketSnapshotBlocked(req.prefixKey))) {
       return { type: KvType.MustRetry, items: [] };
     }
     return getByBucket(this.kv.tree, req, now);

@@ -33,6 +33,9 @@ export type KvTree = InstanceType<typeof BTree<string, KvEntry>>;
 export interface KvGuard {
   writeBlocked(key: string, now: Hlc): boolean;
   readBlocked(key: string, now: Hlc): boolean;
+  /** A snapshot read (AS OF a time) of a key with a prepared intent: the intent's transaction
+   *  may commit at a timestamp the read covers, so the read cannot answer yet (MustRetry). */
+  snapshotBlocked(key: string): boolean;
 }
 
 /** The fields of a set that shape the write (the coordinator's and the condition's). */
@@ -182,7 +185,8 @@ export class KvStore {
     if (req.revision >= 0 && !hlcIsZero(req.readTimestamp)) {
       return { ...readMissAnswer, type: KvType.Errored };
     }
-    if (this.guard !== null && this.guard.readBlocked(req.key, now)) {
+    if (this.guard !== null && (this.guard.readBlocked(req.key, now) ||
+      (!hlcIsZero(req.readTimestamp) && this.guard.snapshotBlocked(req.key)))) {
       return { ...readMissAnswer, type: KvType.MustRetry };
     }
     return this.readValid(req, now, withValue);

@@ -9,7 +9,7 @@ import {
   type TxPrepareRequest, type TxPrepareResponse, type TxReadRequest, type TxReadResponse,
 } from '../api/tx-types.js';
 import { hlcZero, type Hlc, type KvWriteItem, type KvWriteResponse } from '../api/types.js';
-import { copyHlc, hlcIsZero } from './hlc.js';
+import { compareHlc, copyHlc, hlcIsZero } from './hlc.js';
 import { isBadExpiresMs, isBadKey, type KvStore } from './kv-store.js';
 import { txDecisionTimeoutMsMax, txPrepareKeysMax } from './state-limits.js';
 import { bucketOf, txKeyOf, type TxIntent } from './tx-records.js';
@@ -33,6 +33,10 @@ export function txRead(table: TxTable, kv: KvStore, req: TxReadRequest, now: Hlc
   if (bucket !== null && table.prefixHolder(bucket, txKeyOf(req.txId), now) !== null) {
     return readFail(KvType.MustRetry);
   }
+  // A snapshot read of a key under another transaction's intent waits (see snapshotBlocked).
+  if (!hlcIsZero(req.readTimestamp) && table.writeIntentOf(req.key, txKeyOf(req.txId)) !== null) {
+    return readFail(KvType.MustRetry);
+  }
   const r = kv.readValid(req, now, true);
   return {
     type: r.type, value: r.value, revision: r.revision, expires: r.expires,
@@ -41,9 +45,15 @@ export function txRead(table: TxTable, kv: KvStore, req: TxReadRequest, now: Hlc
 }
 
 function prepareAnswer(type: number, reason = '', items: readonly KvWriteItem[] = [],
-  conflict: { txId: Hlc; anchorKey: string } | null = null): TxPrepareResponse {
+  conflict: { txId: Hlc; anchorKey: string } | null = null, at: Hlc = hlcZero):
+  TxPrepareResponse {
   return { type, reason, items, conflictTx: conflict?.txId ?? hlcZero,
-    conflictAnchor: conflict?.anchorKey ?? '' };
+    conflictAnchor: conflict?.anchorKey ?? '', at };
+}
+
+/** The later of `now` and a non-zero `ts`. */
+function stampOf(now: Hlc, ts: Hlc | undefined): Hlc {
+  return ts === undefined || hlcIsZero(ts) || compareHlc(now, ts) >= 0 ? now : copyHlc(ts);
 }
 
 /** Why a prepare is malformed (InvalidInput), or null. */
@@ -128,12 +138,13 @@ export function txPrepare(table: TxTable, kv: KvStore, req: TxPrepareRequest, no
   }
   if (!req.onePhase) {
     table.addIntent(intentOf(req, now));
-    return prepareAnswer(KvType.Prepared);
+    return prepareAnswer(KvType.Prepared, '', [], null, now);
   }
-  const items = applyMutations(kv, req.mutations, req.durability, now);
-  if (req.recordDecision) table.record(req.txId, TxDecision.Commit, now);
+  const stamp = stampOf(now, req.commitTs);
+  const items = applyMutations(kv, req.mutations, req.durability, stamp);
+  if (req.recordDecision) table.record(req.txId, TxDecision.Commit, stamp);
   table.releaseLocks(req.txId);
-  return prepareAnswer(KvType.Committed, '', items);
+  return prepareAnswer(KvType.Committed, '', items, null, stamp);
 }
 
 function intentOf(req: TxPrepareRequest, now: Hlc): TxIntent {
@@ -154,8 +165,13 @@ export function txFinish(table: TxTable, kv: KvStore, req: TxFinishRequest, now:
   table.sweep(now);
   const intent = table.intentOf(req.txId);
   table.dropIntent(req.txId);
+  // Exactly the commit timestamp (not the later of it and now): every participant's writes of
+  // one transaction carry the same stamp. The key was pinned since its prepare, whose HLC is
+  // below the commit timestamp, so its history stays in order.
+  const stamp = req.commitTs === undefined || hlcIsZero(req.commitTs) ? now
+    : copyHlc(req.commitTs);
   const items = req.commit && intent !== undefined ?
-    applyMutations(kv, intent.mutations, req.durability, now) : [];
+    applyMutations(kv, intent.mutations, req.durability, stamp) : [];
   table.releaseLocks(req.txId);
   if (!req.commit) return { type: KvType.RolledBack, items: [] };
   return { type: intent === undefined ? KvType.DoesNotExist : KvType.Committed, items };

@@ -68,6 +68,15 @@ export class TxTable implements KvGuard {
     return this.coverOf(key, plainCaller, now) !== null;
   }
 
+  snapshotBlocked(key: string): boolean {
+    return this.intentOwners.size !== 0 && this.intentOwners.has(key);
+  }
+
+  /** A snapshot read of `bucket` while an intent covers a key in it (see snapshotBlocked). */
+  bucketSnapshotBlocked(bucket: string): boolean {
+    return this.intentOwners.size !== 0 && this.intendedInBucket.members(bucket).length > 0;
+  }
+
   readBlocked(key: string, now: Hlc): boolean {
     if (this.prefixLocks.size === 0) return false;
     const bucket = bucketOf(key);
@@ -292,15 +301,19 @@ export class TxTable implements KvGuard {
 
   /** Compare-and-set from none: the first decision stays, and every call answers it. */
   decide(req: TxDecideRequest, now: Hlc): TxDecideResponse {
-    if (hlcIsZero(req.txId)) return { type: KvType.Errored, decision: TxDecision.None };
+    if (hlcIsZero(req.txId)) {
+      return { type: KvType.Errored, decision: TxDecision.None, at: hlcZero };
+    }
     if (req.decision !== TxDecision.Commit && req.decision !== TxDecision.Abort) {
-      return { type: KvType.InvalidInput, decision: TxDecision.None };
+      return { type: KvType.InvalidInput, decision: TxDecision.None, at: hlcZero };
     }
     this.sweep(now);
-    const recorded = this.decisionOf(req.txId);
-    if (recorded !== TxDecision.None) return { type: KvType.Set, decision: recorded };
+    const recorded = this.decisions.get(txKeyOf(req.txId));
+    if (recorded !== undefined) {
+      return { type: KvType.Set, decision: recorded.decision, at: copyHlc(recorded.at) };
+    }
     this.record(req.txId, req.decision, now);
-    return { type: KvType.Set, decision: req.decision };
+    return { type: KvType.Set, decision: req.decision, at: copyHlc(now) };
   }
 
   /** Records `decision` for a transaction that has none. */

@@ -115,13 +115,14 @@ const txMutation: Schema = [['key', 'str'], ['kind', 'num'], ['value', 'bytes?']
 const txPrepare: Schema = [['txId', 'hlc'], ['durability', 'num'], ['onePhase', 'bool'],
   ['anchorKey', 'str'], ['decisionTimeoutMs', 'num'], ['recordDecision', 'bool'],
   ['mutations', [txMutation]], ['reads', [[['key', 'str'], ['lastRevision', 'num']]]],
-  ['wounded', [[['txId', 'hlc']]]]];
+  ['wounded', [[['txId', 'hlc']]]], ['commitTs', 'hlc']];
 const txPrepareResponse: Schema = [['type', 'num'], ['reason', 'str'], ['items', [writeItem]],
-  ['conflictTx', 'hlc'], ['conflictAnchor', 'str']];
-const txFinish: Schema = [['txId', 'hlc'], ['durability', 'num'], ['commit', 'bool']];
+  ['conflictTx', 'hlc'], ['conflictAnchor', 'str'], ['at', 'hlc']];
+const txFinish: Schema = [['txId', 'hlc'], ['durability', 'num'], ['commit', 'bool'],
+  ['commitTs', 'hlc']];
 const txFinishResponse: Schema = [['type', 'num'], ['items', [writeItem]]];
 const txDecide: Schema = [['txId', 'hlc'], ['anchorKey', 'str'], ['decision', 'num']];
-const txDecideResponse: Schema = [['type', 'num'], ['decision', 'num']];
+const txDecideResponse: Schema = [['type', 'num'], ['decision', 'num'], ['at', 'hlc']];
 const txPending: Schema = [['durability', 'num'], ['limit', 'num']];
 const txPendingResponse: Schema = [['type', 'num'],
   ['items', [[['txId', 'hlc'], ['anchorKey', 'str'], ['deadline', 'hlc']]]]];

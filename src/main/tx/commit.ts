@@ -11,7 +11,7 @@
 import { KvType } from '../../core/api/codes.js';
 import { hlcZero, type Hlc } from '../../core/api/types.js';
 import { TxDecision, type TxPrepareResponse } from '../../core/api/tx-types.js';
-import { compareHlc } from '../../core/state/hlc.js';
+import { compareHlc, maxHlc } from '../../core/state/hlc.js';
 import type { Participant, Transaction } from './transaction.js';
 import type { TxStore } from './tx-store.js';
 
@@ -55,7 +55,7 @@ export async function commitTransaction(tx: Transaction, store: TxStore,
       return { type: KvType.Committed, reason: '', anchorKey: durable ? anchorKey : null };
     }
     if (res.type !== KvType.MustRetry || !durable) return abortAll(tx, store, res, null);
-    const decision = await settleDecision(store, tx, anchorKey);
+    const { decision } = await settleDecision(store, tx, anchorKey);
     if (decision === TxDecision.Commit) {
       await release(tx, store, new Set());
       return { type: KvType.Committed, reason: '', anchorKey };
@@ -72,29 +72,35 @@ export async function commitTransaction(tx: Transaction, store: TxStore,
     { onePhase: false, anchorKey, recordDecision: false }, opts)));
   const failed = prepared.find((r) => r.type !== KvType.Prepared);
   if (failed !== undefined) return abortAll(tx, store, failed, anchorKey);
+  // One commit timestamp for every participant: no earlier than any prepare, so each pinned
+  // key's history stays in order, and a snapshot read sees all of the transaction or none.
+  const latestPrepare = prepared.reduce((m, r) => maxHlc(m, r.at), hlcZero);
 
-  let decision: number;
+  let settled: { decision: number; at: Hlc };
   if (anchorGroup !== null) {
     const res = await prepare(store, tx, anchorGroup, { onePhase: true, anchorKey,
-      recordDecision: true }, opts);
-    if (res.type === KvType.Committed) decision = TxDecision.Commit;
+      recordDecision: true }, opts, latestPrepare);
+    if (res.type === KvType.Committed) settled = { decision: TxDecision.Commit, at: res.at };
     else if (res.type === KvType.Aborted || res.type === KvType.InvalidInput) {
       return abortAll(tx, store, res, anchorKey);
-    } else decision = await settleDecision(store, tx, anchorKey);
+    } else settled = await settleDecision(store, tx, anchorKey);
   } else {
     const res = await store.decide({ txId: tx.id, anchorKey, decision: TxDecision.Commit });
-    decision = res.type === KvType.Set ? res.decision : await settleDecision(store, tx, anchorKey);
+    settled = res.type === KvType.Set ? { decision: res.decision, at: res.at }
+      : await settleDecision(store, tx, anchorKey);
+    settled = { ...settled, at: maxHlc(settled.at, latestPrepare) };
   }
+  const decision = settled.decision;
   if (decision === TxDecision.Abort) {
     return abortAll(tx, store, { type: KvType.Aborted, reason: 'Transaction aborted', items: [],
-      conflictTx: hlcZero, conflictAnchor: '' }, anchorKey);
+      conflictTx: hlcZero, conflictAnchor: '', at: hlcZero }, anchorKey);
   }
   if (decision === TxDecision.None) {
     // Unknown: the anchor may have committed. The resolver settles it; the client retries.
     return undecided(tx, anchorKey);
   }
   await Promise.all(others.map((g) => store.finish(g.partition,
-    { txId: tx.id, durability: g.durability, commit: true })));
+    { txId: tx.id, durability: g.durability, commit: true, commitTs: settled.at })));
   const done = new Set(groups.map(idOf));
   await release(tx, store, done);
   return { type: KvType.Committed, reason: '', anchorKey };
@@ -107,23 +113,25 @@ function undecided(tx: Transaction, anchorKey: string): CommitOutcome {
   return { type: KvType.MustRetry, reason: 'the commit decision is not known yet', anchorKey };
 }
 
-/** The recorded decision, writing Abort when there is none (so nothing commits later). */
+/** The recorded decision and when it was recorded (a Commit's commit timestamp), writing
+ *  Abort when there is none (so nothing commits later); None when no answer came. */
 export async function settleDecision(store: TxStore, tx: Transaction, anchorKey: string):
-  Promise<number> {
+  Promise<{ decision: number; at: Hlc }> {
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const res = await store.decide({ txId: tx.id, anchorKey, decision: TxDecision.Abort });
-    if (res.type === KvType.Set) return res.decision;
+    if (res.type === KvType.Set) return { decision: res.decision, at: res.at };
     await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
   }
-  return TxDecision.None;
+  return { decision: TxDecision.None, at: hlcZero };
 }
 
 /** After a Commit decision learned late: finish every participant (the anchor's own step
  *  applied already; finishing it again only releases its locks). */
-export async function finishCommitted(tx: Transaction, store: TxStore): Promise<void> {
+export async function finishCommitted(tx: Transaction, store: TxStore, commitTs: Hlc):
+  Promise<void> {
   const groups = [...tx.participants().values()];
   await Promise.all(groups.map((g) => store.finish(g.partition,
-    { txId: tx.id, durability: g.durability, commit: true })));
+    { txId: tx.id, durability: g.durability, commit: true, commitTs })));
   await release(tx, store, new Set(groups.map(idOf)));
 }
 
@@ -137,12 +145,12 @@ function idOf(p: { partition: number; durability: number }): string {
  *  optimistic transactions with crossing read and write sets would both abort every time. */
 async function prepare(store: TxStore, tx: Transaction, g: Participant,
   step: { onePhase: boolean; anchorKey: string; recordDecision: boolean },
-  opts: CommitOptions): Promise<TxPrepareResponse> {
+  opts: CommitOptions, commitTs: Hlc = hlcZero): Promise<TxPrepareResponse> {
   const wounded: { txId: Hlc }[] = [];
   for (;;) {
     const res = await store.prepare(g.partition, { txId: tx.id, durability: g.durability,
       ...step, decisionTimeoutMs: opts.decisionTimeoutMs, mutations: g.mutations,
-      reads: g.reads, wounded });
+      reads: g.reads, wounded, commitTs });
     if (res.type !== KvType.Aborted || res.conflictAnchor === '' ||
       compareHlc(tx.id, res.conflictTx) >= 0 || wounded.length >= woundsMax) return res;
     const d = await store.decide({ txId: res.conflictTx, anchorKey: res.conflictAnchor,
@@ -167,7 +175,8 @@ async function abortAll(tx: Transaction, store: TxStore, res: TxPrepareResponse,
 async function release(tx: Transaction, store: TxStore, done: ReadonlySet<string>):
   Promise<void> {
   await Promise.all(tx.lockedParticipants().filter((p) => !done.has(idOf(p))).map((p) =>
-    store.finish(p.partition, { txId: tx.id, durability: p.durability, commit: false })));
+    store.finish(p.partition, { txId: tx.id, durability: p.durability, commit: false,
+      commitTs: hlcZero })));
 }
 
 /** Drops every intent and lock of the transaction (never throws). After an undecided commit
@@ -181,5 +190,6 @@ export async function rollbackTransaction(tx: Transaction, store: TxStore): Prom
     else targets.set(idOf(g), g);
   }
   await Promise.all([...targets.values()].map((p) => store.finish(p.partition,
-    { txId: tx.id, durability: p.durability, commit: false }).catch(() => undefined)));
+    { txId: tx.id, durability: p.durability, commit: false, commitTs: hlcZero })
+    .catch(() => undefined)));
 }

@@ -166,7 +166,7 @@ export class TxCoordinator implements TxBackend {
               decision: TxDecision.Abort });
             if (d.type !== KvType.Set || d.decision === TxDecision.None) continue;
             await this.store.finish(p, { txId: item.txId, durability,
-              commit: d.decision === TxDecision.Commit });
+              commit: d.decision === TxDecision.Commit, commitTs: d.at });
           }
         }
       }

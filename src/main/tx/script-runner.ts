@@ -3,7 +3,9 @@
 // single statement runs as the plain command (Kahuna: non-transactional, auto-commit), so a
 // one-key SET script costs what a TrySetKeyValue costs.
 import { KvType } from '../../core/api/codes.js';
-import { hlcZero, type Hlc, type KahunaBackend, type KvReadResponse } from '../../core/api/types.js';
+import {
+  hlcZero, type Hlc, type KahunaBackend, type KvReadResponse,
+} from '../../core/api/types.js';
 import type { ScriptRequest, ScriptResponse } from '../../core/api/tx-types.js';
 import {
   ScriptFailure, type ScriptHost, type ScriptReadArgs, type ScriptResult, type ScriptRow,

@@ -170,10 +170,10 @@ export class SessionTable {
   /** A retried commit or rollback whose earlier commit left the decision unknown. */
   private async resettle(s: Session, commit: boolean): Promise<EndTxResponse> {
     const anchorKey = s.anchorKey!;
-    const decision = await settleDecision(this.opts.store, s.tx, anchorKey);
+    const { decision, at } = await settleDecision(this.opts.store, s.tx, anchorKey);
     if (decision !== 0) s.tx.undecided = false;
     if (decision === 1) {
-      await finishCommitted(s.tx, this.opts.store);
+      await finishCommitted(s.tx, this.opts.store, at);
       return { type: commit ? KvType.Committed : KvType.Aborted, recordAnchorKey: anchorKey };
     }
     if (decision === 2) {

@@ -7,7 +7,8 @@ import { hlcZero, type KvGetByBucketRequest, type KvScanByPrefixRequest,
   type KvScanResponse } from '../../core/api/types.js';
 import type {
   TxDecideRequest, TxDecideResponse, TxFinishRequest, TxFinishResponse, TxLockRequest,
-  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest, TxPrepareResponse,
+  TxLockReadResponse, TxLockResponse, TxPendingRequest, TxPendingResponse, TxPrepareRequest,
+  TxPrepareResponse,
   TxReadRequest, TxReadResponse, TxUnlockRequest,
 } from '../../core/api/tx-types.js';
 import { TxDecision } from '../../core/api/tx-types.js';
@@ -69,7 +70,7 @@ export class BackendTxStore implements TxStore {
   prepare(partition: number, req: TxPrepareRequest): Promise<TxPrepareResponse> {
     return this.backend.op(partition, KahunaOp.TxPrepare, req,
       () => ({ type: KvType.MustRetry, reason: 'the partition could not decide', items: [],
-        conflictTx: hlcZero, conflictAnchor: '' }));
+        conflictTx: hlcZero, conflictAnchor: '', at: hlcZero }));
   }
 
   finish(partition: number, req: TxFinishRequest): Promise<TxFinishResponse> {
@@ -79,7 +80,7 @@ export class BackendTxStore implements TxStore {
 
   decide(req: TxDecideRequest): Promise<TxDecideResponse> {
     return this.backend.op(this.partitionOfKey(req.anchorKey), KahunaOp.TxDecide, req,
-      () => ({ type: KvType.MustRetry, decision: TxDecision.None }));
+      () => ({ type: KvType.MustRetry, decision: TxDecision.None, at: hlcZero }));
   }
 
   pending(partition: number, req: TxPendingRequest): Promise<TxPendingResponse> {
