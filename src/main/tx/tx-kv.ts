@@ -102,12 +102,20 @@ export function withTransactions(inner: KahunaBackend, sessions: SessionTable): 
       }, (type) => ({ type, items: [] }));
     },
   };
+  // Every other method is the inner backend's, bound once (this sits on every request's path:
+  // no allocation per call).
+  const bound = new Map<string | symbol, unknown>();
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const own = (overrides as Record<string | symbol, unknown>)[prop];
       if (own !== undefined) return own;
+      const known = bound.get(prop);
+      if (known !== undefined) return known;
       const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      if (typeof v !== 'function') return v;
+      const fn = (v as (...a: unknown[]) => unknown).bind(target);
+      bound.set(prop, fn);
+      return fn;
     },
   });
 }
