@@ -92,8 +92,9 @@ export class TxCoordinator implements TxBackend {
     }
     const lease = req.expiresMs === 0 ? 5000 : req.expiresMs;
     const failed = (type: number): ExclusiveLockResponse => ({ type, holder: hlcZero });
-    const inSession = req.coordinatorKey !== '';
-    if (inSession) {
+    // A lock of a session's transaction joins its working set (released at commit or
+    // rollback), whether or not the call named the coordinator key.
+    if (req.coordinatorKey !== '' || this.sessions.has(req.transactionId)) {
       return this.sessions.operate(req.transactionId, req.operationIdHigh, req.operationIdLow,
         (tx) => tx.lock(req.key, req.durability, prefix, lease), failed);
     }

@@ -74,6 +74,11 @@ export class SessionTable {
     return this.hlc.now(this.wall());
   }
 
+  /** A pending session with this transaction id. */
+  has(id: Hlc): boolean {
+    return this.sessions.get(txKey(id))?.state === 'pending';
+  }
+
   /** Transaction ids being finalized here (the resolver leaves them to their coordinator). */
   isFinalizing(id: Hlc): boolean {
     const s = this.sessions.get(txKey(id));
