@@ -7,7 +7,7 @@ import { KvType } from '../../src/core/api/codes.js';
 import { hlcZero, type Hlc } from '../../src/core/api/types.js';
 import { TxDecision } from '../../src/core/api/tx-types.js';
 import { commitTransaction, rollbackTransaction } from '../../src/main/tx/commit.js';
-import { SessionTable } from '../../src/main/tx/sessions.js';
+import { SessionTable, sessionsOpenMax } from '../../src/main/tx/sessions.js';
 import { Locking, Transaction } from '../../src/main/tx/transaction.js';
 import type { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { LocalTxStore } from './local-store.js';
@@ -333,5 +333,34 @@ describe('resolver path', () => {
       decisionTimeoutMs: 5000, recordDecision: true, mutations: aGroup.mutations,
       reads: [], wounded: [], commitTs: hlcZero })).type).toBe(KvType.Aborted);
     expect([store.value(a), store.value(b)]).toEqual([null, null]);
+  });
+});
+
+describe('session table', () => {
+  const start = (sessions: SessionTable, key = 'c') => sessions.start({ coordinatorKey: key,
+    lockingType: 0, timeout: 0, asyncRelease: false, autoCommit: true, readValidation: 0,
+    decisionDurability: 0, readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0,
+    conflictPolicy: 0 });
+
+  it('refuses a new session with AdmissionRefused once sessionsOpenMax are open, and admits '
+    + 'again when one ends', async () => {
+    const store = new LocalTxStore();
+    const sessions = new SessionTable({ nodeId: 1, store, decisionTimeoutMs: 5000 });
+    let first: Hlc | null = null;
+    for (let i = 0; i < sessionsOpenMax; i += 1) {
+      const r = start(sessions);
+      expect(r.type).toBe(KvType.Set);
+      first ??= r.transactionId;
+    }
+    expect(start(sessions).type).toBe(KvType.AdmissionRefused);
+    expect((await sessions.rollback({ coordinatorKey: 'c', transactionId: first!,
+      recordAnchorKey: null })).type).toBe(KvType.RolledBack);
+    expect(start(sessions).type).toBe(KvType.Set);
+  });
+
+  it('rejects bad options with InvalidInput', () => {
+    const sessions = new SessionTable({ nodeId: 1, store: new LocalTxStore(),
+      decisionTimeoutMs: 5000 });
+    expect(start(sessions, '').type).toBe(KvType.InvalidInput);
   });
 });

@@ -33,6 +33,8 @@ export const KvType = {
   Aborted: 102,
   DoesNotExist: 103,
   AlreadyLocked: 104,
+  PrefixLockUnsupportedOnRangedSpace: 105,
+  AdmissionRefused: 108,
 } as const;
 
 /** GrpcKeyValueFlags: exactly one condition bit is checked (wire.md 4.2). */

@@ -20,6 +20,9 @@ export const defaultTxTimeoutMs = 5000;
 const operationsMax = 65_536;
 /** How long after its last call an idle session is rolled back: its timeout plus this. */
 const reapGraceMs = 30_000;
+/** Open sessions per node; past it StartTransaction answers AdmissionRefused (108): nothing
+ *  was started, so the client may back off and retry (wire.md 4.4). */
+export const sessionsOpenMax = 65_536;
 /** How long a finished session's outcome answers a retried commit or rollback. */
 const outcomeKeepMs = 120_000;
 
@@ -58,6 +61,8 @@ export class SessionTable {
   private readonly sessions = new Map<string, Session>();
   private readonly hlc: HlcClock;
   private readonly wall: () => number;
+  /** Sessions in the table whose outcome is kept (state 'done'). */
+  private finished = 0;
 
   constructor(private readonly opts: SessionTableOptions) {
     this.hlc = new HlcClock(opts.nodeId);
@@ -92,6 +97,9 @@ export class SessionTable {
       return bad;
     }
     if (!isZeroHlc(req.readTimestamp) && req.readValidation === 1) return bad;
+    if (this.openCount() >= sessionsOpenMax) {
+      return { type: KvType.AdmissionRefused, transactionId: hlcZero };
+    }
     const id = this.newId();
     const timeoutMs = req.timeout === 0 ? defaultTxTimeoutMs : req.timeout;
     const tx = new Transaction(id, {
@@ -169,6 +177,7 @@ export class SessionTable {
     s.state = 'done';
     s.outcome = res;
     s.finishedAt = this.wall();
+    this.finished += 1;
     return res;
   }
 
@@ -194,7 +203,10 @@ export class SessionTable {
     const stale: Session[] = [];
     for (const [id, s] of this.sessions) {
       if (s.state === 'done') {
-        if (now - s.finishedAt > outcomeKeepMs) this.sessions.delete(id);
+        if (now - s.finishedAt > outcomeKeepMs) {
+          this.sessions.delete(id);
+          this.finished -= 1;
+        }
       } else if (s.state === 'pending' &&
         now - s.lastUsed > Math.max(s.timeoutMs, defaultTxTimeoutMs) + reapGraceMs) {
         stale.push(s);
@@ -206,5 +218,10 @@ export class SessionTable {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Sessions not yet finished (pending, finalizing or undecided). */
+  private openCount(): number {
+    return this.sessions.size - this.finished;
   }
 }
