@@ -364,3 +364,39 @@ describe('session table', () => {
     expect(start(sessions, '').type).toBe(KvType.InvalidInput);
   });
 });
+
+describe('the reaper', () => {
+  it('settles an undecided session once it is idle, and forgets it later', async () => {
+    const store = new LocalTxStore();
+    let wall = 1_000_000;
+    const sessions = new SessionTable({ nodeId: 1, store, decisionTimeoutMs: 5000,
+      clock: () => wall });
+    const started = sessions.start({ coordinatorKey: 'c', lockingType: 0, timeout: 0,
+      asyncRelease: false, autoCommit: true, readValidation: 0, decisionDurability: 0,
+      readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0, conflictPolicy: 0 });
+    const [a, b] = store.keysOnTwoPartitions('reap/');
+    for (const k of [a, b]) {
+      await sessions.operate(started.transactionId, 0, 0, (t) => set(t, k, 'v'),
+        (code) => ({ type: code, row: null }));
+    }
+    let prepares = 0;
+    store.fault = (op) => ((op === 'prepare' && (prepares += 1) === 2) || op === 'decide'
+      ? 'refuse' : 'none');
+    const end = { coordinatorKey: 'c', transactionId: started.transactionId,
+      recordAnchorKey: null };
+    expect((await sessions.commit(end)).type).toBe(KvType.MustRetry);
+    store.fault = () => 'none';
+    wall += 40_000;
+    await sessions.reap();
+    // The anchor never applied: the reaper's rollback settled it (Abort on record) and released
+    // the prepared participant; a late commit answers that outcome.
+    expect((await sessions.commit(end)).type).toBe(KvType.RolledBack);
+    const t2 = tx(store);
+    await set(t2, a, 'x');
+    await set(t2, b, 'y');
+    expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
+    wall += 200_000;
+    await sessions.reap();
+    expect(sessions.size).toBe(0);
+  });
+});

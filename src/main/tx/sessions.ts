@@ -207,7 +207,10 @@ export class SessionTable {
           this.sessions.delete(id);
           this.finished -= 1;
         }
-      } else if (s.state === 'pending' &&
+      } else if (s.state === 'undecided' && now - s.lastUsed > outcomeKeepMs) {
+        // Its participants are the resolver's; the session itself is of no more use.
+        this.sessions.delete(id);
+      } else if ((s.state === 'pending' || s.state === 'undecided') &&
         now - s.lastUsed > Math.max(s.timeoutMs, defaultTxTimeoutMs) + reapGraceMs) {
         stale.push(s);
       }
