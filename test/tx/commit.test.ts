@@ -400,3 +400,20 @@ describe('the reaper', () => {
     expect(sessions.size).toBe(0);
   });
 });
+
+describe('the lock lease', () => {
+  it('a transaction whose first lock is older than its lease aborts at commit by timeout',
+    async () => {
+      const store = new LocalTxStore();
+      const t = new Transaction(newId(), { locking: Locking.Pessimistic, leaseMs: 50,
+        snapshot: hlcZero }, store);
+      await set(t, 'lease/k', 'v');
+      await new Promise((r) => setTimeout(r, 80));
+      expect(await commitTransaction(t, store, opts)).toMatchObject({ type: KvType.Aborted,
+        reason: 'Transaction aborted by timeout' });
+      expect(store.value('lease/k')).toBeNull();
+      const t2 = tx(store);
+      await set(t2, 'lease/k', 'w');
+      expect((await commitTransaction(t2, store, opts)).type).toBe(KvType.Committed);
+    });
+});

@@ -30,6 +30,10 @@ export interface CommitOptions {
 
 export async function commitTransaction(tx: Transaction, store: TxStore,
   opts: CommitOptions): Promise<CommitOutcome> {
+  if (tx.leaseLapsed(Date.now())) {
+    await rollbackTransaction(tx, store);
+    return { type: KvType.Aborted, reason: 'Transaction aborted by timeout', anchorKey: null };
+  }
   const groups = [...tx.participants().values()];
   const writing = groups.filter((g) => g.mutations.length > 0);
   if (writing.length === 0) {

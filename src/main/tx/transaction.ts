@@ -72,9 +72,17 @@ export class Transaction {
   /** A commit whose outcome is not known (the anchor may have committed): a rollback must then
    *  leave the prepared participants to the resolver, which settles them from the record. */
   undecided = false;
+  /** Wall-clock ms of the first lock taken: past it plus the lease, the locks may have lapsed
+   *  (another transaction may have slipped in under a bucket), so commit refuses. */
+  firstLockAt: number | null = null;
 
   constructor(readonly id: Hlc, readonly opts: TransactionOptions,
     private readonly store: TxStore) {}
+
+  /** True when the first lock is older than the lease (see firstLockAt). */
+  leaseLapsed(nowMs: number): boolean {
+    return this.firstLockAt !== null && nowMs - this.firstLockAt > this.opts.leaseMs;
+  }
 
   get readOnlySnapshot(): boolean {
     return this.opts.snapshot.l !== 0;
@@ -88,6 +96,7 @@ export class Transaction {
     const res = await this.store.lock({ txId: this.id, key, expiresMs: leaseMs, durability,
       prefix });
     if (res.type === KvType.Locked) {
+      this.firstLockAt ??= Date.now();
       const partition = prefix ? this.store.partitionOfBucket(key)
         : this.store.partitionOfKey(key);
       this.locks.set((prefix ? 'p' : '') + viewId(key, durability), { partition, durability });
@@ -100,6 +109,7 @@ export class Transaction {
     const r = await this.store.lockRead({ txId: this.id, key, expiresMs: this.opts.leaseMs,
       durability, prefix: false });
     if (r.type !== KvType.Get && r.type !== KvType.DoesNotExist) return r;
+    this.firstLockAt ??= Date.now();
     this.locks.set(viewId(key, durability), { partition: this.store.partitionOfKey(key),
       durability });
     this.views.set(viewId(key, durability), this.viewOf(key, durability, r));
