@@ -4,7 +4,8 @@
 //                           the first four workloads unless --workloads names others)
 //   node dist/bench/compare/compare.js --repeats 3 --duration-ms 3000 --warmup-ms 500 \
 //     --concurrency 1,16,64 --value-bytes 64 --grpc-procs 2 --grpc-warmup-ms 2000 \
-//     --workloads writes,reads,locks,counters,grpc-writes,grpc-reads,persistent-locks,txn-counters
+//     --workloads writes,reads,locks,counters,grpc-writes,grpc-reads,persistent-locks,\
+//     txn-counters,grpc-persistent-locks,grpc-counters
 // Starts one fresh `honu server` (bench/macro/honu-server.ts), etcd 3.4 (one member), redis-server
 // (no RDB/AOF), a bare node:http server answering a constant body and, for grpc-reads, a bare
 // grpc-js server answering a constant reply, all on free loopback ports with data in temp dirs;
@@ -25,6 +26,11 @@
 //                lease grant + txn (create if absent, on the lease) + lease revoke (pairs/s)
 //   txn-counters Honu REST sequence reserve count 1 vs an etcd key incremented by JSON gateway
 //                txn (mod_revision == last seen: put value+1, else range and retry)
+//   grpc-persistent-locks  Honu gRPC Locker TryLock + Unlock durability 1 vs etcd gRPC
+//                Lease.LeaseGrant + KV.Txn (create if absent, on the lease) + Lease.LeaseRevoke
+//                (pairs/s)
+//   grpc-counters  Honu gRPC Sequencer ReserveSequenceRange count 1 (persistent sequence) vs
+//                etcd gRPC KV.Txn compare-and-increment of one key (as txn-counters)
 // Concurrency = HTTP/1.1 connections (autocannon, no pipelining), RESP connections, each with
 // one request outstanding, or gRPC unary calls in flight over --grpc-procs processes (one h2c
 // channel each). Writes reuse 32 keys per connection or slot (rewritten every pass), reads
@@ -62,6 +68,7 @@ import { bodiesPerConn, getIndex, writeKey, type GrpcCompareScenario } from './s
 const workloadNames = [
   'writes', 'reads', 'locks', 'counters',
   'grpc-writes', 'grpc-reads', 'persistent-locks', 'txn-counters',
+  'grpc-persistent-locks', 'grpc-counters',
 ] as const;
 type WorkloadName = (typeof workloadNames)[number];
 /** What --smoke runs unless --workloads says otherwise (the rest would take it past a minute). */
@@ -128,7 +135,7 @@ export type Target =
   | { readonly name: string; readonly kind: 'resp'; readonly port: number;
     readonly unit: 'call' | 'pair'; readonly steps: (conn: number, tag: string) => RespStep[] }
   | { readonly name: string; readonly kind: 'grpc'; readonly port: number;
-    readonly unit: 'call'; readonly scenario: GrpcCompareScenario };
+    readonly unit: 'call' | 'pair'; readonly scenario: GrpcCompareScenario };
 
 // ------------------------------------------------------------------ load runners
 
@@ -240,7 +247,8 @@ async function runResp(target: Extract<Target, { kind: 'resp' }>, connections: n
     p99Ms: p99 ?? Number.NaN, errors: tally.errors, retries: 0 };
 }
 
-/** gRPC load: `connections` unary calls in flight, split over --grpc-procs processes. */
+/** gRPC load: `connections` unary calls in flight, split over --grpc-procs processes (a pair
+ *  scenario's unit is fixed by grpc-compare-load.ts, shared.ts grpcPairScenarios). */
 async function runGrpc(target: Extract<Target, { kind: 'grpc' }>, connections: number,
   options: Options, tag: string): Promise<Measure> {
   const m = await runGrpcWindow({
@@ -248,7 +256,8 @@ async function runGrpc(target: Extract<Target, { kind: 'grpc' }>, connections: n
     procs: options.grpcProcs, warmupMs: options.grpcWarmupMs, durationMs: options.durationMs,
     runTag: tag, valueBytes: options.valueBytes,
   });
-  return { opsPerSec: m.opsPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, errors: m.errors, retries: 0 };
+  return { opsPerSec: m.opsPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, errors: m.errors,
+    retries: m.retries };
 }
 
 export function runTarget(target: Target, connections: number, options: Options,
@@ -322,11 +331,12 @@ export function honuTargets(server: Server, valueBytes: number): Record<Workload
           body: `{"resource":${resource},"owner":"${owner}","durability":1}` },
       ];
     } };
-  const grpc = (scenario: GrpcCompareScenario): Target =>
-    ({ name: 'Honu', kind: 'grpc', port: server.port, unit: 'call', scenario });
+  const grpc = (scenario: GrpcCompareScenario, unit: 'call' | 'pair' = 'call'): Target =>
+    ({ name: 'Honu', kind: 'grpc', port: server.port, unit, scenario });
   return { writes, reads, locks, counters, 'grpc-writes': grpc('honu-set'),
     'grpc-reads': grpc('honu-get'), 'persistent-locks': persistentLocks,
-    'txn-counters': counters };
+    'txn-counters': counters, 'grpc-persistent-locks': grpc('honu-lock', 'pair'),
+    'grpc-counters': grpc('honu-reserve') };
 }
 
 export function etcdTargets(etcd: Peer, valueBytes: number) {
@@ -341,10 +351,11 @@ export function etcdTargets(etcd: Peer, valueBytes: number) {
       path: '/v3/kv/range', ok: etcdOk('range', true),
       body: `{"key":"${b64(preloadKey(1, getIndex(conn, i)))}","serializable":false}`,
     })) };
-  const grpc = (scenario: GrpcCompareScenario): Target =>
-    ({ name: 'etcd', kind: 'grpc', port: etcd.port, unit: 'call', scenario });
+  const grpc = (scenario: GrpcCompareScenario, unit: 'call' | 'pair' = 'call'): Target =>
+    ({ name: 'etcd', kind: 'grpc', port: etcd.port, unit, scenario });
   return { writes, reads, grpcWrites: grpc('etcd-put'), grpcReads: grpc('etcd-range'),
-    locks: etcdLocks(etcd), counters: etcdTxnCounter(etcd) };
+    locks: etcdLocks(etcd), counters: etcdTxnCounter(etcd),
+    grpcLocks: grpc('etcd-lock', 'pair'), grpcCounters: grpc('etcd-txn-counter') };
 }
 
 // The etcd JSON gateway (etcd 3.4) writes int64 as strings and the proto field names as they are
@@ -537,12 +548,15 @@ const workloadLabel: Record<string, string> = {
   'grpc-writes': 'gRPC durable write', 'grpc-reads': 'gRPC linearizable read',
   'grpc-ceiling': 'gRPC ceiling', 'persistent-locks': 'persistent lock+unlock',
   'txn-counters': 'counter (etcd txn)',
+  'grpc-persistent-locks': 'gRPC persistent lock+unlock',
+  'grpc-counters': 'gRPC counter (etcd txn)',
 };
 /** Issue 5's goals as Honu/peer; NaN: no goal, the ratio is only reported. */
 const targetRatio: Record<string, number> = {
   'writes': 2, 'reads': 2, 'ceiling': 0.6, 'locks': 0.5, 'counters': Number.NaN,
   'grpc-writes': 2, 'grpc-reads': 2, 'grpc-ceiling': Number.NaN,
   'persistent-locks': Number.NaN, 'txn-counters': Number.NaN,
+  'grpc-persistent-locks': Number.NaN, 'grpc-counters': Number.NaN,
 };
 
 export function fmt(n: number, digits = 0): string {
@@ -679,7 +693,7 @@ async function main(): Promise<void> {
       await preload(server, 1, options.valueBytes);
       if (etcd !== null) await preloadEtcd(etcd, options.valueBytes);
     }
-    if (wants('counters', 'txn-counters')) await createSequence(server);
+    if (wants('counters', 'txn-counters', 'grpc-counters')) await createSequence(server);
     // The ceiling server answers what a Honu get answers.
     const sample = await fetch(`http://127.0.0.1:${server.port}/v1/kv/try-get`, {
       method: 'POST', headers: httpHeaders, body: honuGetBody(0),
@@ -724,6 +738,12 @@ async function main(): Promise<void> {
         against.push(['persistent-locks', etcdT.locks]);
       }
       if (w === 'txn-counters' && etcdT !== null) against.push(['txn-counters', etcdT.counters]);
+      if (w === 'grpc-persistent-locks' && etcdT !== null) {
+        against.push(['grpc-persistent-locks', etcdT.grpcLocks]);
+      }
+      if (w === 'grpc-counters' && etcdT !== null) {
+        against.push(['grpc-counters', etcdT.grpcCounters]);
+      }
       if (against.length === 0) continue;
       for (const c of options.concurrency) {
         const honuRuns: Measure[] = [];

@@ -1,5 +1,6 @@
 // The gRPC definitions bench/compare loads with @grpc/proto-loader, the same way on both sides of
-// a row: Honu's KeyValuer from proto/keyvalues.proto (as kahuna-ts loads its copy) and etcd's KV
+// a row: Honu's KeyValuer, Locker and Sequencer from proto/keyvalues.proto, locks.proto and
+// sequences.proto (as kahuna-ts loads its copies) and etcd's KV
 // and Lease from bench/compare/etcd-rpc.proto (a subset written for this benchmark). Options as
 // test/grpc/harness.ts: keepCase, longs as numbers (etcd: strings), no defaults filled in (a
 // proto3 zero value, e.g. Type 0, decodes as absent), oneofs named. The .proto files are read
@@ -20,12 +21,26 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
 };
 
 export const honuKeyValuesProto = join(repoRoot, 'proto', 'keyvalues.proto');
+export const honuLocksProto = join(repoRoot, 'proto', 'locks.proto');
+export const honuSequencesProto = join(repoRoot, 'proto', 'sequences.proto');
 export const etcdRpcProto = join(repoRoot, 'bench', 'compare', 'etcd-rpc.proto');
 
+function loadHonu(file: string): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(file, { ...loaderOptions, includeDirs: [join(repoRoot, 'proto')] });
+}
+
 export function loadHonuKeyValuer(): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(honuKeyValuesProto, {
-    ...loaderOptions, includeDirs: [join(repoRoot, 'proto')],
-  });
+  return loadHonu(honuKeyValuesProto);
+}
+
+/** Locker (proto/locks.proto). */
+export function loadHonuLocker(): protoLoader.PackageDefinition {
+  return loadHonu(honuLocksProto);
+}
+
+/** Sequencer (proto/sequences.proto). */
+export function loadHonuSequencer(): protoLoader.PackageDefinition {
+  return loadHonu(honuSequencesProto);
 }
 
 /** etcd's int64 lease IDs do not fit a double: its longs decode as decimal strings. */
@@ -36,15 +51,17 @@ export function loadEtcd(): protoLoader.PackageDefinition {
 export type Msg = Record<string, any>;
 
 /** A client of `service` (a fully qualified name: "KeyValuer", "etcdserverpb.KV") at `target`
- *  (host:port, plaintext h2c). */
+ *  (host:port, plaintext h2c); with `shareWith`, over that client's channel (one h2c connection
+ *  for two services, as etcd's KV and Lease in the lock scenario). */
 export function serviceClient(definition: protoLoader.PackageDefinition, service: string,
-  target: string): grpc.Client {
+  target: string, shareWith?: grpc.Client): grpc.Client {
   const loaded = grpc.loadPackageDefinition(definition);
   let node: unknown = loaded;
   for (const part of service.split('.')) node = (node as Record<string, unknown>)[part];
   if (typeof node !== 'function') throw new Error(`no service ${service} in the definition`);
   const ctor = node as grpc.ServiceClientConstructor;
-  return new ctor(target, grpc.credentials.createInsecure(), grpcChannelOptions);
+  return new ctor(target, grpc.credentials.createInsecure(), shareWith === undefined
+    ? grpcChannelOptions : { ...grpcChannelOptions, channelOverride: shareWith.getChannel() });
 }
 
 /** The unary method `rpc` of a loaded client as a function returning the decoded reply. */

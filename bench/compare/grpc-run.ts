@@ -1,14 +1,15 @@
 // The parent side of the gRPC rows of bench/compare/compare.ts: one measured window of one target
 // is `procs` processes of dist/bench/compare/grpc-compare-load.js, each keeping its share of the
 // calls in flight (the way bench/macro/kahuna.ts drives bench/macro/grpc-load.js). All connect,
-// then all get "go" at once; their ops/s are summed, errors merged, latency samples merged.
+// then all get "go" at once; their ops/s and retries are summed, errors merged, latency samples
+// merged.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { errorCount, mergedPercentiles, mergeErrors } from '../macro/kahuna-common.js';
-import type { GrpcLoadResult, LatencyReport } from '../macro/kahuna-common.js';
+import type { LatencyReport } from '../macro/kahuna-common.js';
 import { live } from '../macro/honu-server.js';
-import type { GrpcCompareScenario } from './shared.js';
+import type { GrpcCompareResult, GrpcCompareScenario } from './shared.js';
 
 const readyWaitMs = 15_000;
 /** grpc-compare-load waits up to 10 s for calls in flight after its window; allow for more. */
@@ -31,12 +32,14 @@ export interface GrpcMeasure {
   readonly p99Ms: number;
   readonly errors: Record<string, number>;
   readonly errorCount: number;
+  /** Answers that asked for a retry (etcd txn counter: a lost compare), summed over processes. */
+  readonly retries: number;
 }
 
 interface LoadProc {
   readonly proc: ChildProcess;
   readonly ready: Promise<void>;
-  readonly result: Promise<GrpcLoadResult>;
+  readonly result: Promise<GrpcCompareResult>;
 }
 
 function startLoadProc(w: GrpcWindow, proc: number, inFlight: number,
@@ -56,9 +59,9 @@ function startLoadProc(w: GrpcWindow, proc: number, inFlight: number,
     process.stderr.write(`grpc-compare-load ${proc}: ${line}\n`);
   });
   let onReady: () => void = () => {};
-  let onResult: (r: GrpcLoadResult) => void = () => {};
+  let onResult: (r: GrpcCompareResult) => void = () => {};
   const ready = new Promise<void>((resolve) => { onReady = resolve; });
-  const result = new Promise<GrpcLoadResult>((resolve, reject) => {
+  const result = new Promise<GrpcCompareResult>((resolve, reject) => {
     onResult = resolve;
     child.once('exit', (code, signal) => reject(new Error(
       `grpc-compare-load ${proc} exited (code ${code}, signal ${signal}) without a result: ` +
@@ -68,7 +71,7 @@ function startLoadProc(w: GrpcWindow, proc: number, inFlight: number,
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const message = JSON.parse(line) as { type?: string };
     if (message.type === 'ready') onReady();
-    else if (message.type === 'result') onResult(message as GrpcLoadResult);
+    else if (message.type === 'result') onResult(message as GrpcCompareResult);
   });
   return { proc: child, ready, result };
 }
@@ -100,6 +103,7 @@ export async function runGrpcWindow(w: GrpcWindow): Promise<GrpcMeasure> {
       w.warmupMs + w.durationMs + resultSlackMs, 'grpc-compare-load result');
     const errors: Record<string, number> = {};
     let opsPerSec = 0;
+    let retries = 0;
     const reports: LatencyReport[] = [];
     for (const r of results) {
       mergeErrors(errors, r.tally.errors);
@@ -108,11 +112,12 @@ export async function runGrpcWindow(w: GrpcWindow): Promise<GrpcMeasure> {
           r.unfinished;
       }
       opsPerSec += r.tally.ops / (r.windowMs / 1000);
+      retries += r.retries;
       reports.push(r.latency);
     }
     const [p50, p99] = mergedPercentiles(reports, [0.5, 0.99]);
     return { opsPerSec, p50Ms: p50 ?? Number.NaN, p99Ms: p99 ?? Number.NaN, errors,
-      errorCount: errorCount(errors) };
+      errorCount: errorCount(errors), retries };
   } finally {
     for (const l of loads) {
       if (l.proc.exitCode === null && l.proc.signalCode === null && l.proc.pid !== undefined) {
