@@ -24,6 +24,11 @@ function tx(store: LocalTxStore, locking: number = Locking.Pessimistic): Transac
 const set = (t: Transaction, key: string, value: string, durability = 1) =>
   t.set({ key, value: text(value), flags: 1, compareValue: null, compareRevision: 0,
     expiresMs: 0, durability });
+/** StartTransaction with the defaults kahuna-ts sends. */
+const startSession = (sessions: SessionTable, coordinatorKey = 'c') => sessions.start({
+  coordinatorKey, lockingType: 0, timeout: 0, asyncRelease: false, autoCommit: true,
+  readValidation: 0, decisionDurability: 0, readTimestamp: hlcZero, priority: 2,
+  admissionWaitMs: 0, conflictPolicy: 0 });
 const get = (t: Transaction, key: string, durability = 1) =>
   t.read({ key, durability, revision: -1, asOf: hlcZero }, true);
 
@@ -217,9 +222,7 @@ describe('commit protocol', () => {
     async () => {
       const store = new LocalTxStore();
       const sessions = new SessionTable({ nodeId: 1, store, decisionTimeoutMs: 5000 });
-      const started = sessions.start({ coordinatorKey: 'c1', lockingType: 0, timeout: 0,
-        asyncRelease: false, autoCommit: true, readValidation: 0, decisionDurability: 0,
-        readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0, conflictPolicy: 0 });
+      const started = startSession(sessions, 'c1');
       const [a, b] = store.keysOnTwoPartitions('w/');
       for (const k of [a, b]) {
         const r = await sessions.operate(started.transactionId, 0, 0,
@@ -337,10 +340,7 @@ describe('resolver path', () => {
 });
 
 describe('session table', () => {
-  const start = (sessions: SessionTable, key = 'c') => sessions.start({ coordinatorKey: key,
-    lockingType: 0, timeout: 0, asyncRelease: false, autoCommit: true, readValidation: 0,
-    decisionDurability: 0, readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0,
-    conflictPolicy: 0 });
+  const start = startSession;
 
   it('refuses a new session with AdmissionRefused once sessionsOpenMax are open, and admits '
     + 'again when one ends', async () => {
@@ -371,9 +371,7 @@ describe('the reaper', () => {
     let wall = 1_000_000;
     const sessions = new SessionTable({ nodeId: 1, store, decisionTimeoutMs: 5000,
       clock: () => wall });
-    const started = sessions.start({ coordinatorKey: 'c', lockingType: 0, timeout: 0,
-      asyncRelease: false, autoCommit: true, readValidation: 0, decisionDurability: 0,
-      readTimestamp: hlcZero, priority: 2, admissionWaitMs: 0, conflictPolicy: 0 });
+    const started = startSession(sessions);
     const [a, b] = store.keysOnTwoPartitions('reap/');
     for (const k of [a, b]) {
       await sessions.operate(started.transactionId, 0, 0, (t) => set(t, k, 'v'),
