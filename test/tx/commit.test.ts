@@ -24,6 +24,17 @@ function tx(store: LocalTxStore, locking: number = Locking.Pessimistic): Transac
 const set = (t: Transaction, key: string, value: string, durability = 1) =>
   t.set({ key, value: text(value), flags: 1, compareValue: null, compareRevision: 0,
     expiresMs: 0, durability });
+/** A pessimistic transaction that staged a := 'A' and b := 'B', keys on two partitions. */
+async function stagedPair(tag: string): Promise<{ store: LocalTxStore; a: string; b: string;
+  t: Transaction }> {
+  const store = new LocalTxStore();
+  const [a, b] = store.keysOnTwoPartitions(tag);
+  const t = tx(store);
+  await set(t, a, 'A');
+  await set(t, b, 'B');
+  return { store, a, b, t };
+}
+
 /** StartTransaction with the defaults kahuna-ts sends. */
 const startSession = (sessions: SessionTable, coordinatorKey = 'c') => sessions.start({
   coordinatorKey, lockingType: 0, timeout: 0, asyncRelease: false, autoCommit: true,
@@ -60,11 +71,7 @@ describe('commit protocol', () => {
   });
 
   it('two partitions: prepare the other, then the anchor records Commit; all applied', async () => {
-    const store = new LocalTxStore();
-    const [a, b] = store.keysOnTwoPartitions('x/');
-    const t = tx(store);
-    await set(t, a, 'A');
-    await set(t, b, 'B');
+    const { store, a, b, t } = await stagedPair('x/');
     const out = await commitTransaction(t, store, opts);
     expect(out.type).toBe(KvType.Committed);
     expect(out.anchorKey).not.toBeNull();
@@ -82,11 +89,7 @@ describe('commit protocol', () => {
 
   it('a two-partition commit stamps both sides with one commit timestamp, and a snapshot read '
     + 'of a key under an intent waits (MustRetry)', async () => {
-    const store = new LocalTxStore();
-    const [a, b] = store.keysOnTwoPartitions('ts/');
-    const t = tx(store);
-    await set(t, a, 'A');
-    await set(t, b, 'B');
+    const { store, a, b, t } = await stagedPair('ts/');
     const groups = [...t.participants().values()];
     const pb = store.partitionOfKey(b);
     // Between the other participant's prepare and its finish, a snapshot read of its key waits.
@@ -180,11 +183,7 @@ describe('commit protocol', () => {
   });
 
   it('a participant that cannot prepare aborts everything and releases the locks', async () => {
-    const store = new LocalTxStore();
-    const [a, b] = store.keysOnTwoPartitions('y/');
-    const t = tx(store);
-    await set(t, a, 'A');
-    await set(t, b, 'B');
+    const { store, a, b, t } = await stagedPair('y/');
     store.fault = (op) => (op === 'prepare' ? 'refuse' : 'none');
     expect((await commitTransaction(t, store, opts)).type).toBe(KvType.Aborted);
     store.fault = () => 'none';
@@ -196,11 +195,7 @@ describe('commit protocol', () => {
 
   it('the anchor applied but its reply was lost: the recorded decision says Committed',
     async () => {
-      const store = new LocalTxStore();
-      const [a, b] = store.keysOnTwoPartitions('z/');
-      const t = tx(store);
-      await set(t, a, 'A');
-      await set(t, b, 'B');
+      const { store, a, b, t } = await stagedPair('z/');
       let prepares = 0;
       store.fault = (op) => (op === 'prepare' && (prepares += 1) === 2 ? 'lose-reply' : 'none');
       const out = await commitTransaction(t, store, opts);
@@ -276,11 +271,7 @@ describe('a transactional range read', () => {
 describe('an undecided commit', () => {
   it('is not undone by a rollback: the prepared participant waits for the anchor record',
     async () => {
-      const store = new LocalTxStore();
-      const [a, b] = store.keysOnTwoPartitions('u/');
-      const t = tx(store);
-      await set(t, a, 'A');
-      await set(t, b, 'B');
+      const { store, a, b, t } = await stagedPair('u/');
       let prepares = 0;
       // The anchor applies (and records Commit) but its reply is lost; no decide gets through.
       store.fault = (op) => ((op === 'prepare' && (prepares += 1) === 2) || op === 'decide'
@@ -306,11 +297,7 @@ describe('an undecided commit', () => {
 describe('resolver path', () => {
   it('an intent whose coordinator vanished is found past its deadline and aborted via the '
     + 'anchor record; the anchor can no longer commit it', async () => {
-    const store = new LocalTxStore();
-    const [a, b] = store.keysOnTwoPartitions('r/');
-    const t = tx(store);
-    await set(t, a, 'A');
-    await set(t, b, 'B');
+    const { store, a, b, t } = await stagedPair('r/');
     const pa = store.partitionOfKey(a);
     const pb = store.partitionOfKey(b);
     // The coordinator prepares b (with a as anchor) and dies.
