@@ -11,7 +11,7 @@ import {
   type KvGetRequest, type KvReadItem, type KvReadResponse, type KvSetManyRequest,
   type KvSetManyResponse, type KvSetRequest, type KvWriteItem, type KvWriteResponse,
 } from '../api/types.js';
-import { compareKeys, fnvField, fromUtf8, utf8 } from './codec.js';
+import { bytesEqual, compareKeys, fnvField, fromUtf8, utf8 } from './codec.js';
 import { copyHlc, expiryAfter, hlcIsZero } from './hlc.js';
 import {
   currentOf, decodeKvEntry, encodeKvEntry, isLiveAt, newRevision, revisionNumbered, tombstone,
@@ -69,13 +69,6 @@ function readAnswer(type: number, rev: KvRevision, entry: KvEntry, withValue: bo
     type, value: withValue ? rev.value : null, revision: rev.revision, expires: rev.expires,
     lastUsed: entry.lastUsed, lastModified: rev.lastModified, state: rev.state,
   };
-}
-
-function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Exactly one condition bit is checked (wire.md 4.2), in this order; none: unconditional. */

@@ -8,7 +8,9 @@ import { KvFlags, KvState, KvType } from '../../core/api/codes.js';
 import {
   hlcZero, type Hlc, type KvGetByRangeRequest, type KvGetByRangeResponse, type KvScanItem,
 } from '../../core/api/types.js';
+import { bytesEqual } from '../../core/state/codec.js';
 import { decodeRangeCursor, prefixUpperBound } from '../../core/state/kv-scan.js';
+import { bucketOf } from '../../core/state/tx-records.js';
 import { TxMutationKind, type TxMutation, type TxReadResponse } from '../../core/api/tx-types.js';
 import { ScriptFailure, type ScriptReadArgs, type ScriptResult, type ScriptRow,
   type ScriptSetArgs } from '../../core/script/host.js';
@@ -46,18 +48,6 @@ const lockRetries = 3;
 
 export function viewId(key: string, durability: number): string {
   return `${durability === 1 ? 1 : 0}:${key}`;
-}
-
-function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function bucketOf(key: string): string | null {
-  const i = key.lastIndexOf('/');
-  return i < 0 ? null : key.slice(0, i);
 }
 
 function rowOf(v: KeyView, withValue: boolean): ScriptRow {
