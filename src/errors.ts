@@ -63,6 +63,10 @@ export const errors = {
     id: 11, message: 'the partition queue is full; retry', grpcStatus: GRPC_UNAVAILABLE,
     httpStatus: 503, retryable: true,
   },
+  HONU_ERR_BAD_HTTP: {
+    id: 12, message: 'malformed HTTP/1.1 request', grpcStatus: GRPC_INVALID_ARGUMENT,
+    httpStatus: 400, retryable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errors;

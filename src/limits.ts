@@ -31,6 +31,10 @@ export const httpHeadersTimeoutMs = 20_000;
 export const httpRequestTimeoutMs = 120_000;
 /** HTTP/1.1: an idle keep-alive connection is closed after this time. */
 export const httpKeepAliveTimeoutMs = 65_000;
+/** HTTP/1.1: the largest request head (request line and fields); a bigger one gets 431. */
+export const httpHeadBytesMax = 16 * 1024;
+/** HTTP/1.1: pipelined requests waiting for replies on one connection before reading pauses. */
+export const httpPipelineMax = 64;
 /** After a 413, discard (never buffer) the rest of the body for at most this long, then close. */
 export const restLingerMs = 2_000;
 /** After a 413, discard at most this many more body bytes, then close the connection. */

@@ -1,11 +1,10 @@
 // One port for both protocols (architecture.md "Interfaces"; spec/wire.md 1.1).
 // Plaintext: read the first bytes; a connection that starts with the HTTP/2 client preface goes
-// to grpc-js (server.createConnectionInjector), anything else to node:http (emit 'connection'
-// after unshifting the bytes back). We decide as soon as the bytes seen cannot be a prefix of
+// to grpc-js (server.createConnectionInjector), anything else to Honu's HTTP/1.1 server
+// (http/http1-server.ts) after unshifting the bytes back. We decide as soon as the bytes seen cannot be a prefix of
 // the preface, so an HTTP/1.1 request is decided on its first byte.
-// TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or no ALPN to node:http. TLS ends here;
+// TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or no ALPN to the HTTP/1.1 server. TLS ends here;
 // the injected TLS socket carries plaintext HTTP/2 to grpc-js's insecure injector.
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -13,14 +12,15 @@ import { assert } from '../assert.js';
 import {
   listenerDrainMsDefault, listenerFirstBytesTimeoutMs, tlsHandshakeTimeoutMs,
 } from '../limits.js';
+import type { Http1Server } from './http/http1-server.js';
 import type { Logger } from './log.js';
 
 export interface ListenerOptions {
   readonly host: string;
   readonly port: number; // 0 = any free port
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null | undefined;
-  /** A node:http server that is never listen()ed (see createHttpServer in rest/router.ts). */
-  readonly http: HttpServer;
+  /** The REST server (see createHttpServer in rest/router.ts); this listener feeds it. */
+  readonly http: Http1Server;
   readonly grpc: grpc.Server;
   readonly log?: Logger | undefined;
   /** Default listenerFirstBytesTimeoutMs; tests shorten it. */
@@ -48,8 +48,6 @@ export function classifyFirstBytes(bytes: Buffer): FirstBytesKind {
   if (bytes.compare(http2Preface, 0, n, 0, n) !== 0) return 'http';
   return bytes.length >= http2Preface.length ? 'grpc' : 'more';
 }
-
-const closeIdlePollMs = 25;
 
 /** Shared state of one listener. */
 class Edge {
@@ -83,14 +81,10 @@ class Edge {
   }
 
   toHttp(socket: net.Socket): void {
-    this.options.http.emit('connection', socket);
+    this.options.http.accept(socket);
   }
 
-  /**
-   * node:http reads a plain TCP socket's handle directly in C++ (parser.consume), so bytes
-   * unshifted into the JS stream reach its parser only through a 'data' event: resume() emits
-   * them before any later I/O callback can run, so their order is kept.
-   */
+  /** The peeked bytes were unshifted into the paused stream: resume() hands them over first. */
   toHttpAfterPeek(socket: net.Socket): void {
     this.toHttp(socket);
     socket.resume();
@@ -180,17 +174,9 @@ function createNetServer(edge: Edge): net.Server {
 export async function startListener(options: ListenerOptions): Promise<Listener> {
   const edge = new Edge(options);
   const server = createNetServer(edge);
-  // While closing, finish each HTTP/1.1 exchange with `Connection: close`.
-  options.http.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (edge.closing) res.setHeader('connection', 'close');
-  });
-  // node:http starts its connection tracking (headersTimeout, requestTimeout,
-  // closeIdleConnections) on 'listening'; this server never listens itself.
-  options.http.emit('listening');
   try {
     await listen(server, options.host, options.port);
   } catch (error) {
-    options.http.close(); // stops http's timeout checks
     options.grpc.forceShutdown(); // drops the injector
     throw error;
   }
@@ -210,16 +196,16 @@ async function closeEdge(edge: Edge, server: net.Server, drainMs: number): Promi
   edge.closing = true;
   const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
   for (const socket of edge.undecided) socket.destroy();
-  http.close(); // closes idle keep-alive connections and stops http's timeout checks
+  // Idle keep-alive connections close now; each busy one closes after its last reply, which
+  // carries `Connection: close`.
+  http.beginClose();
   const grpcDrained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
-  const poll = setInterval(() => http.closeIdleConnections(), closeIdlePollMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), drainMs);
   });
   const drained = Promise.all([edge.allClosed(), grpcDrained, stopped]).then(() => 'drained');
   const outcome = await Promise.race([drained, deadline]);
-  clearInterval(poll);
   clearTimeout(timer);
   if (outcome === 'timeout') {
     log?.warn({ connections: edge.sockets.size, drainMs }, 'drain timed out; closing the rest');

@@ -15,6 +15,7 @@ import { FakeBackend } from '../helpers/fake-backend.js';
 import { classifyFirstBytes, http2Preface, startListener } from '../../src/main/listener.js';
 import type { Listener } from '../../src/main/listener.js';
 import { createMetrics } from '../../src/main/metrics.js';
+import type { Http1Server } from '../../src/main/http/http1-server.js';
 import { RestRouter, createHttpServer } from '../../src/main/rest/router.js';
 import { registerSystemRoutes } from '../../src/main/rest/system-routes.js';
 
@@ -34,7 +35,7 @@ function method(path: string): grpc.MethodDefinition<Buffer, Buffer> {
 // A tiny service with Buffer messages: no .proto needed.
 const testService = { Echo: method('/Test/Echo'), Slow: method('/Test/Slow') };
 
-function createNode(): { http: http.Server; grpc: grpc.Server } {
+function createNode(): { http: Http1Server; grpc: grpc.Server } {
   const metrics = createMetrics();
   const router = new RestRouter({ metrics });
   registerSystemRoutes(router, {

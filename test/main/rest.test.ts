@@ -1,10 +1,10 @@
-// The REST router and the system routes over a real node:http server on a real socket;
+// The REST router and the system routes over Honu's HTTP/1.1 server on a real socket;
 // metrics read back through prom-client's text format.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createMetrics } from '../../src/main/metrics.js';
 import type { Metrics } from '../../src/main/metrics.js';
+import type { Http1Server } from '../../src/main/http/http1-server.js';
 import { RestRouter, createHttpServer } from '../../src/main/rest/router.js';
 import { livenessBody, registerSystemRoutes } from '../../src/main/rest/system-routes.js';
 import type { NodeHealth } from '../../src/main/rest/system-routes.js';
@@ -33,7 +33,7 @@ function call(port: number, method: string, path: string, body?: string,
 let health: NodeHealth = { ready: false, initialized: false, localRole: 'NotMember',
   hostedPartitions: 0 };
 let metrics: Metrics;
-let server: http.Server;
+let server: Http1Server;
 let port = 0;
 const smallBodyBytesMax = 1024;
 
@@ -49,12 +49,10 @@ beforeAll(async () => {
   router.add('GET', '/v1/custom', () => ({ status: 202, text: 'a,b', contentType: 'text/csv',
     headers: { 'retry-after': '1' } }));
   server = createHttpServer(router);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  port = (server.address() as AddressInfo).port;
+  port = await server.listen(0, '127.0.0.1');
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
 });
 
 describe('system routes', () => {

@@ -1,11 +1,10 @@
 // The cluster routes over the real WorkerBackend of a single node (4 partitions): placement,
 // leave, replication-factor and routing metadata as wire.md 2.4, 2.5 and 3.6 say a single node
 // answers, on a real socket.
-import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { WorkerBackend } from '../../src/main/backend/worker-backend.js';
 import { registerKahunaRoutes } from '../../src/main/rest/kahuna-routes.js';
+import type { Http1Server } from '../../src/main/http/http1-server.js';
 import { createHttpServer, RestRouter } from '../../src/main/rest/router.js';
 
 const endpoint = 'https://127.0.0.1:8082';
@@ -13,19 +12,17 @@ const noWorkers = {
   request: () => Promise.reject(new Error('no worker call expected')),
 };
 
-let server: http.Server;
+let server: Http1Server;
 let base: string;
 beforeAll(async () => {
   const router = new RestRouter();
   registerKahunaRoutes(router, { backend: new WorkerBackend(noWorkers,
     { nodeId: 1, partitions: 4, endpoint }) });
   server = createHttpServer(router);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  base = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  base = `http://127.0.0.1:${String(await server.listen(0, '127.0.0.1'))}`;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
 });
 
 async function call(method: string, path: string, body?: unknown):

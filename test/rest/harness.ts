@@ -1,7 +1,6 @@
 // A real node:http server on a real socket serving the Kahuna REST routes from a FakeBackend,
 // and a tiny client that posts raw text or JSON and reads the reply back.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { RestRouter, createHttpServer } from '../../src/main/rest/router.js';
 import { registerKahunaRoutes } from '../../src/main/rest/kahuna-routes.js';
 import type { TxBackend } from '../../src/core/api/tx-types.js';
@@ -57,16 +56,14 @@ export async function startRestHarness(tx?: TxBackend): Promise<RestHarness> {
   const router = new RestRouter();
   registerKahunaRoutes(router, tx === undefined ? { backend } : { backend, tx });
   const server = createHttpServer(router);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
+  const port = await server.listen(0, '127.0.0.1');
   return {
     backend,
     post: (path, body) => send(port, 'POST', path,
       typeof body === 'string' ? body : JSON.stringify(body)),
     get: (path) => send(port, 'GET', path),
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }

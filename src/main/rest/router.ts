@@ -1,16 +1,13 @@
-// A small router over node:http for Kahuna's REST API: exact paths in a Map (one lookup per
-// request), `{name}` segments for the few parameterized routes, JSON bodies up to
-// restBodyBytesMax, compact JSON replies. Every failure is a JSON error with a stable code from
-// src/errors.ts; nothing a client sends can throw out of handle().
-import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// A small router for Kahuna's REST API over Honu's HTTP/1.1 server (../http/http1-server.ts):
+// exact paths in a Map (one lookup per request), `{name}` segments for the few parameterized
+// routes, JSON bodies up to restBodyBytesMax, compact JSON replies. Every failure is a JSON
+// error with a stable code from src/errors.ts; nothing a client sends can throw out of handle().
 import { assert } from '../../assert.js';
 import { HonuError, errors } from '../../errors.js';
 import type { ErrorCode } from '../../errors.js';
-import {
-  httpHeadersTimeoutMs, httpKeepAliveTimeoutMs, httpRequestTimeoutMs, restBodyBytesMax,
-  restLingerBytesMax, restLingerMs,
-} from '../../limits.js';
+import { restBodyBytesMax } from '../../limits.js';
+import { Http1Server } from '../http/http1-server.js';
+import type { Http1Options, HttpHandler, HttpRequest, Respond } from '../http/http1-server.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -22,7 +19,7 @@ export interface RestContext {
   readonly query: URLSearchParams;
   /** Values of `{name}` path segments. */
   readonly params: Readonly<Record<string, string>>;
-  readonly req: IncomingMessage;
+  readonly req: HttpRequest;
 }
 
 export interface RestReply {
@@ -69,21 +66,10 @@ function typeLabel(status: number, json: unknown): string {
   return status >= 400 ? 'error' : 'none';
 }
 
-function send(res: ServerResponse, status: number, contentType: string, payload: string,
-  headers?: Readonly<Record<string, string>>): void {
-  if (res.headersSent || res.destroyed) return;
-  // writeHead with a flat [name, value, ...] array: no header object per reply.
-  const flat: string[] = ['content-type', contentType,
-    'content-length', String(Buffer.byteLength(payload))];
-  if (headers !== undefined) for (const name in headers) flat.push(name, headers[name] ?? '');
-  res.writeHead(status, flat);
-  res.end(payload);
-}
-
 /** The handler's view of a request; the query is parsed only if a handler reads it. */
 class RequestContext implements RestContext {
   #query: URLSearchParams | null = null;
-  constructor(readonly req: IncomingMessage, readonly body: unknown,
+  constructor(readonly req: HttpRequest, readonly body: unknown,
     readonly params: Readonly<Record<string, string>>, readonly rawQuery: string) {}
 
   get query(): URLSearchParams {
@@ -96,36 +82,11 @@ function errorPayload(code: ErrorCode, message: string): string {
   return JSON.stringify({ error: code, message });
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return length !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
-}
-
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * After a 413 the rest of the body is read and dropped (never buffered) for at most restLingerMs
- * and restLingerBytesMax, so the client reads the 413 instead of a reset; then the connection
- * closes. A body that ends in time leaves the connection usable for the next request.
- */
-function discardRestOfBody(req: IncomingMessage): void {
-  const socket = req.socket;
-  let discardedBytes = 0;
-  const timer = setTimeout(() => socket.destroy(), restLingerMs);
-  timer.unref();
-  req.on('data', (chunk: Buffer) => {
-    discardedBytes += chunk.length;
-    if (discardedBytes > restLingerBytesMax) socket.destroy();
-  });
-  req.once('end', () => clearTimeout(timer));
-  socket.once('close', () => clearTimeout(timer));
-  req.resume();
-}
-
-export class RestRouter {
+export class RestRouter implements HttpHandler {
   readonly bodyBytesMax: number;
   readonly #exact = new Map<string, Route>();
   readonly #patterns: Route[] = [];
@@ -158,8 +119,8 @@ export class RestRouter {
   }
 
   /** Serves one request; never throws. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
+  handle(req: HttpRequest, res: Respond): void {
+    const url = req.url;
     const queryAt = url.indexOf('?');
     let path = queryAt === -1 ? url : url.slice(0, queryAt);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
@@ -177,7 +138,7 @@ export class RestRouter {
       this.#fail(res, unmatchedRoute, 'HONU_ERR_ROUTE_NOT_FOUND', `no route ${path}`);
       return;
     }
-    const method = req.method ?? 'GET';
+    const method = req.method;
     const handler = route.handlers.get(method) ??
       (method === 'HEAD' ? route.handlers.get('GET') : undefined);
     if (handler === undefined) {
@@ -186,14 +147,21 @@ export class RestRouter {
       return;
     }
     const rawQuery = queryAt === -1 ? '' : url.slice(queryAt + 1);
-    const found = route;
-    if (!hasBody(req)) {
-      this.#dispatch(found, handler, new RequestContext(req, undefined, params, rawQuery), res);
+    if (req.bodyTooLarge) {
+      this.#fail(res, route.path, 'HONU_ERR_BODY_TOO_LARGE',
+        `request body exceeds ${this.bodyBytesMax} bytes`);
       return;
     }
-    this.#readBody(req, res, found, (body) => {
-      this.#dispatch(found, handler, new RequestContext(req, body, params, rawQuery), res);
-    });
+    let body: unknown;
+    if (req.body !== null && req.body.length > 0) {
+      try {
+        body = JSON.parse(req.body.toString('utf8'));
+      } catch (error) {
+        this.#fail(res, route.path, 'HONU_ERR_BAD_JSON', `malformed JSON body: ${reasonOf(error)}`);
+        return;
+      }
+    }
+    this.#dispatch(route, handler, new RequestContext(req, body, params, rawQuery), res);
   }
 
   #matchPattern(path: string):
@@ -225,57 +193,7 @@ export class RestRouter {
     return null;
   }
 
-  #readBody(req: IncomingMessage, res: ServerResponse, route: Route,
-    done: (body: unknown) => void): void {
-    const bytesMax = this.bodyBytesMax;
-    req.on('error', (error) => {
-      this.#log?.debug({ err: error, route: route.path }, 'request aborted');
-    });
-    if (Number(req.headers['content-length']) > bytesMax) {
-      this.#tooLarge(req, res, route);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= bytesMax) {
-        chunks.push(chunk);
-        return;
-      }
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      chunks.length = 0;
-      this.#tooLarge(req, res, route);
-    };
-    const onEnd = (): void => {
-      if (size === 0) {
-        done(undefined);
-        return;
-      }
-      const first = chunks[0];
-      const bytes = chunks.length === 1 && first !== undefined
-        ? first : Buffer.concat(chunks, size);
-      let body: unknown;
-      try {
-        body = JSON.parse(bytes.toString('utf8'));
-      } catch (error) {
-        this.#fail(res, route.path, 'HONU_ERR_BAD_JSON', `malformed JSON body: ${reasonOf(error)}`);
-        return;
-      }
-      done(body);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-  }
-
-  #tooLarge(req: IncomingMessage, res: ServerResponse, route: Route): void {
-    this.#fail(res, route.path, 'HONU_ERR_BODY_TOO_LARGE',
-      `request body exceeds ${this.bodyBytesMax} bytes`);
-    discardRestOfBody(req);
-  }
-
-  #dispatch(route: Route, handler: RestHandler, ctx: RestContext, res: ServerResponse): void {
+  #dispatch(route: Route, handler: RestHandler, ctx: RestContext, res: Respond): void {
     let result: RestReply | Promise<RestReply>;
     try {
       result = handler(ctx);
@@ -291,7 +209,7 @@ export class RestRouter {
     }
   }
 
-  #reply(res: ServerResponse, route: Route, reply: RestReply): void {
+  #reply(res: Respond, route: Route, reply: RestReply): void {
     const status = reply.status ?? 200;
     let payload: string | undefined;
     let contentType: string;
@@ -312,10 +230,10 @@ export class RestRouter {
       return;
     }
     this.#metrics?.countRequest(route.path, typeLabel(status, reply.json));
-    send(res, status, contentType, payload, reply.headers);
+    res(status, contentType, payload, reply.headers);
   }
 
-  #handlerFailed(res: ServerResponse, route: Route, error: unknown): void {
+  #handlerFailed(res: Respond, route: Route, error: unknown): void {
     if (error instanceof HonuError) {
       this.#fail(res, route.path, error.code, error.message);
       return;
@@ -324,28 +242,15 @@ export class RestRouter {
     this.#fail(res, route.path, 'HONU_ERR_INTERNAL', errors.HONU_ERR_INTERNAL.message);
   }
 
-  #fail(res: ServerResponse, routeLabel: string, code: ErrorCode, message: string,
+  #fail(res: Respond, routeLabel: string, code: ErrorCode, message: string,
     headers?: Readonly<Record<string, string>>): void {
     const status = errors[code].httpStatus;
     this.#metrics?.countRequest(routeLabel, 'error');
-    send(res, status, jsonContentType, errorPayload(code, message), headers);
+    res(status, jsonContentType, errorPayload(code, message), headers);
   }
 }
 
-/**
- * A node:http server that hands every request to `router`, with Honu's timeouts. It is never
- * listen()ed: startListener() feeds it connections.
- */
-export function createHttpServer(router: RestRouter): http.Server {
-  const server = http.createServer({
-    headersTimeout: httpHeadersTimeoutMs,
-    requestTimeout: httpRequestTimeoutMs,
-    keepAliveTimeout: httpKeepAliveTimeoutMs,
-  }, (req, res) => router.handle(req, res));
-  // `Expect: 100-continue`: no 100 for a body that will be refused; the 413 comes at once.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!(Number(req.headers['content-length']) > router.bodyBytesMax)) res.writeContinue();
-    router.handle(req, res);
-  });
-  return server;
+/** Honu's HTTP/1.1 server, serving `router`; the listener (or listen(), in tests) feeds it. */
+export function createHttpServer(router: RestRouter, options: Http1Options = {}): Http1Server {
+  return new Http1Server(router, options);
 }

@@ -1,0 +1,126 @@
+// The head of an HTTP/1.1 request (RFC 9112 sections 2-7), parsed from one latin1 string that
+// ends before the blank line. Pure: no sockets, no clocks. Strict where leniency is a request-
+// smuggling risk: no obs-fold, no bare CR in a field, no Transfer-Encoding other than exactly
+// `chunked`, no Content-Length together with Transfer-Encoding, no differing Content-Lengths.
+
+export interface RequestHead {
+  readonly method: string;
+  /** The origin-form target: path and query (an absolute-form target is cut down to this). */
+  readonly url: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly minor: 0 | 1;
+  /** Field names lower-cased; repeated fields joined with ", " (RFC 9110 5.3). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** -1 for a chunked body; 0 when there is no body. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  /** Whether the connection may carry another request after this one. */
+  readonly keepAlive: boolean;
+  readonly expectContinue: boolean;
+}
+
+/** Why a head was refused, with the status to answer before closing. */
+export interface HeadProblem {
+  readonly status: 400 | 417 | 501 | 505;
+  readonly reason: string;
+}
+
+const requestLine = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d)\.(\d)$/;
+const fieldName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
+const badValueChar = /[\x00-\x08\x0a-\x1f\x7f]/;
+const digits = /^\d{1,15}$/;
+
+function problem(status: HeadProblem['status'], reason: string): HeadProblem {
+  return { status, reason };
+}
+
+function hasToken(list: string, token: string): boolean {
+  for (const part of list.split(',')) if (part.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/** The origin-form of a request target, or null if it is neither origin- nor absolute-form. */
+function originForm(target: string, method: string): string | null {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  if (target === '*' && method === 'OPTIONS') return '*';
+  const absolute = /^https?:\/\/[^/?#\s]+([/?][^#]*)?$/i.exec(target);
+  if (absolute === null) return null;
+  const rest = absolute[1] ?? '';
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** Parses `text`, the request line and fields without the final CRLF CRLF. */
+export function parseRequestHead(text: string): RequestHead | HeadProblem {
+  let start = 0;
+  // RFC 9112 2.2: empty lines before the request line are ignored.
+  while (text.startsWith('\r\n', start)) start += 2;
+  const lineEnd = text.indexOf('\r\n', start);
+  const first = lineEnd === -1 ? text.slice(start) : text.slice(start, lineEnd);
+  const line = requestLine.exec(first);
+  if (line === null) return problem(400, 'malformed request line');
+  const method = line[1] ?? '';
+  const major = line[3];
+  const minorDigit = line[4];
+  if (major !== '1') return problem(505, 'HTTP version not supported');
+  const minor: 0 | 1 = minorDigit === '0' ? 0 : 1;
+  const url = originForm(line[2] ?? '', method);
+  if (url === null) return problem(400, 'malformed request target');
+
+  const headers: Record<string, string> = {};
+  let contentLength: string | undefined;
+  if (lineEnd !== -1) {
+    for (const field of text.slice(lineEnd + 2).split('\r\n')) {
+      const colon = field.indexOf(':');
+      if (colon <= 0) return problem(400, 'malformed header field');
+      const name = field.slice(0, colon);
+      if (!fieldName.test(name)) return problem(400, 'malformed header field name');
+      const value = field.slice(colon + 1).trim();
+      if (badValueChar.test(value)) return problem(400, 'bad character in a header field');
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') {
+        if (!digits.test(value)) return problem(400, 'malformed Content-Length');
+        if (contentLength !== undefined && contentLength !== value) {
+          return problem(400, 'conflicting Content-Length fields');
+        }
+        contentLength = value;
+        headers[lower] = value;
+        continue;
+      }
+      const earlier = headers[lower];
+      headers[lower] = earlier === undefined ? value : `${earlier}, ${value}`;
+    }
+  }
+
+  const transferEncoding = headers['transfer-encoding'];
+  let chunked = false;
+  if (transferEncoding !== undefined) {
+    if (contentLength !== undefined) {
+      return problem(400, 'both Content-Length and Transfer-Encoding');
+    }
+    if (minor === 0) return problem(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    if (transferEncoding.toLowerCase() !== 'chunked') {
+      return problem(501, 'only the chunked transfer coding is supported');
+    }
+    chunked = true;
+  }
+  const connection = headers['connection'];
+  const keepAlive = minor === 1
+    ? connection === undefined || !hasToken(connection, 'close')
+    : connection !== undefined && hasToken(connection, 'keep-alive');
+  const expect = headers['expect'];
+  let expectContinue = false;
+  if (expect !== undefined) {
+    if (expect.toLowerCase() !== '100-continue') return problem(417, 'unsupported Expect');
+    expectContinue = minor === 1;
+  }
+  return {
+    method, url, minor, headers,
+    contentLength: chunked ? -1 : contentLength === undefined ? 0 : Number(contentLength),
+    chunked, keepAlive, expectContinue,
+  };
+}
+
+export function isHeadProblem(head: RequestHead | HeadProblem): head is HeadProblem {
+  return 'status' in head;
+}
