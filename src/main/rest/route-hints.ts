@@ -26,7 +26,9 @@ export function routed(backend: KahunaBackend, domain: RouteDomain, member: stri
     const name = fields.raw(member);
     if (!isObject(reply.json) || typeof name !== 'string') return reply;
     const hint = backend.routeHint(domain, name);
-    return hint === null ? reply : { ...reply, json: { ...reply.json, route: hintJson(hint) } };
+    // The reply object is the handler's own, built for this request: add to it in place.
+    if (hint !== null) (reply.json as Record<string, unknown>)['route'] = hintJson(hint);
+    return reply;
   };
 }
 
