@@ -77,6 +77,10 @@ export class BinWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
+
+  get capacity(): number {
+    return this.buf.length;
+  }
 }
 
 export class BinReader {
@@ -148,19 +152,32 @@ type Write = (w: BinWriter, v: unknown) => void;
 type Read = (r: BinReader) => unknown;
 
 interface Compiled {
-  readonly names: readonly string[];
-  readonly writes: readonly Write[];
-  readonly reads: readonly Read[];
+  readonly write: (w: BinWriter, obj: Obj) => void;
+  readonly read: (r: BinReader) => Obj;
 }
 
-/** Schemas are compiled once into per-field closures (no kind dispatch per value). */
+/**
+ * Schemas are compiled once into per-field closures (no kind dispatch per value), joined by a
+ * generated function per schema: the reader builds its object as one literal, so every object
+ * of a schema has the same shape from birth (no map transitions, monomorphic property access
+ * downstream), and the writer reads each field by a constant name. Field names are quoted with
+ * JSON.stringify, so no name can inject code.
+ */
 const compiledSchemas = new WeakMap<Schema, Compiled>();
 
 function compile(schema: Schema): Compiled {
   let c = compiledSchemas.get(schema);
   if (c === undefined) {
-    c = { names: schema.map(([name]) => name), writes: schema.map(([, k]) => writerOf(k)),
-      reads: schema.map(([, k]) => readerOf(k)) };
+    const writes = schema.map(([, k]) => writerOf(k));
+    const reads = schema.map(([, k]) => readerOf(k));
+    const names = schema.map(([name]) => JSON.stringify(name));
+    const write = new Function('writes', `return function write(w, o) {${
+      names.map((name, i) => `writes[${i}](w, o[${name}]);`).join('')}};`)(writes) as
+      Compiled['write'];
+    const read = new Function('reads', `return function read(r) { return {${
+      names.map((name, i) => `${name}: reads[${i}](r)`).join(', ')}}; };`)(reads) as
+      Compiled['read'];
+    c = { write, read };
     compiledSchemas.set(schema, c);
   }
   return c;
@@ -264,21 +281,25 @@ function isList(kind: Kind): kind is readonly [Schema] {
 }
 
 export function writeObject(w: BinWriter, schema: Schema, obj: Obj): void {
-  const c = compile(schema);
-  for (let i = 0; i < c.names.length; i++) c.writes[i]!(w, obj[c.names[i]!]);
+  compile(schema).write(w, obj);
 }
 
 export function readObject(r: BinReader, schema: Schema): Obj {
-  const c = compile(schema);
-  const obj: Obj = {};
-  for (let i = 0; i < c.names.length; i++) obj[c.names[i]!] = c.reads[i]!(r);
-  return obj;
+  return compile(schema).read(r);
 }
 
+/** encode()'s scratch space, reused (encode is synchronous and never nests). */
+let scratch = new BinWriter();
+const scratchKeepBytes = 1024 * 1024;
+
+/** The encoding of `obj`, in a new array of exactly its length. */
 export function encode(schema: Schema, obj: unknown): Uint8Array {
-  const w = new BinWriter();
+  const w = scratch;
+  w.length = 0;
   writeObject(w, schema, obj as Obj);
-  return w.finish();
+  const bytes = w.finish();
+  if (w.capacity > scratchKeepBytes) scratch = new BinWriter(); // let a huge one go
+  return bytes;
 }
 
 export function decode<T>(schema: Schema, bytes: Uint8Array): T {
