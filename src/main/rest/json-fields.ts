@@ -24,24 +24,43 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Lower-cased member names asked for, cached (they are the routes' constants). */
+const lowerNames = new Map<string, string>();
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < 4096) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
 /** The members of one JSON object, read leniently; `problem` is the first wrong-typed one. */
 export class JsonFields {
   problem: string | null = null;
+  /** Lower-cased member name -> value (the first of a case-folded pair), built on a miss. */
+  #folded: Map<string, unknown> | null = null;
 
   constructor(private readonly obj: JsonObject) {}
 
   /** The member, matched exactly first and then case-insensitively (ASP.NET does both). */
   raw(name: string): unknown {
-    if (Object.hasOwn(this.obj, name)) return this.obj[name];
-    // Only a key of the same length can match: most misses (absent members) cost no
-    // lower-casing at all.
-    let lower: string | null = null;
-    for (const key in this.obj) {
-      if (key.length !== name.length || !Object.hasOwn(this.obj, key)) continue;
-      lower ??= name.toLowerCase();
-      if (key.toLowerCase() === lower) return this.obj[key];
+    const obj = this.obj;
+    const exact = obj[name];
+    if (exact !== undefined && Object.hasOwn(obj, name)) return exact;
+    // Most misses are members the client left out: one Map lookup each, once the object's
+    // names are folded (one pass over its members, on the first miss).
+    let folded = this.#folded;
+    if (folded === null) {
+      folded = new Map();
+      for (const key in obj) {
+        if (!Object.hasOwn(obj, key)) continue;
+        const lower = key.toLowerCase();
+        if (!folded.has(lower)) folded.set(lower, obj[key]);
+      }
+      this.#folded = folded;
     }
-    return undefined;
+    return folded.get(lowerName(name));
   }
 
   /** Present and not null. */

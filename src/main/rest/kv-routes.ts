@@ -5,7 +5,7 @@
 // Route hints (`route`, `routes`, ★ newer servers) come from the backend (route-hints.ts).
 import type {
   KahunaBackend, KvGetManyRequest, KvGetManyResponse, KvGetRequest, KvReadItem, KvReadResponse,
-  KvScanItem, KvSetRequest, KvWriteItem, KvWriteResponse, TxFields,
+  KvScanItem, KvSetRequest, KvWriteItem, KvWriteResponse,
 } from '../../core/api/types.js';
 import { hlcZero } from '../../core/api/types.js';
 import { KvType } from '../../core/api/codes.js';
@@ -21,19 +21,15 @@ const invalid = KvType.InvalidInput;
 
 // ------------------------------------------------------------------ requests
 
-function txFields(f: JsonFields): TxFields {
+// The request objects are written out as one literal each, never spread from a shared
+// transaction-fields object: a spread here made the REST get path 1.8x slower (the runtime's
+// object-spread path and the shapes it leaves; bench/RESULTS.md, "REST path").
+function setRequest(f: JsonFields): KvSetRequest {
   return {
     txId: f.hlc('transactionId'),
     coordinatorKey: f.string('coordinatorKey'),
     operationIdHigh: f.uint64('operationIdHigh'),
     operationIdLow: f.uint64('operationIdLow'),
-  };
-}
-
-/** try-set and each try-set-many item. `value: null` stores "no value" (wire.md 4.9.1). */
-function setRequest(f: JsonFields): KvSetRequest {
-  return {
-    ...txFields(f),
     key: f.string('key'),
     value: f.bytes('value'),
     compareValue: f.bytes('compareValue'),
@@ -47,7 +43,10 @@ function setRequest(f: JsonFields): KvSetRequest {
 /** try-get and try-exists: an absent revision is 0, which reads revision 0 (wire.md 4.2). */
 function getRequest(f: JsonFields): KvGetRequest {
   return {
-    ...txFields(f),
+    txId: f.hlc('transactionId'),
+    coordinatorKey: f.string('coordinatorKey'),
+    operationIdHigh: f.uint64('operationIdHigh'),
+    operationIdLow: f.uint64('operationIdLow'),
     key: f.string('key'),
     revision: f.int64('revision'),
     readTimestamp: f.hlc('readTimestamp'),
@@ -137,14 +136,17 @@ function registerPointRoutes(router: RestRouter, backend: KahunaBackend): void {
     return f.problem !== null ? invalidWrite : writeReply(await backend.kvSet(req));
   }));
   addJsonPost(router, '/v1/kv/try-extend', must, hinted(async (f) => {
-    const req = { ...txFields(f), key: f.string('key'), expiresMs: f.int32('expiresMs'),
-      durability: f.int32('durability') };
+    const req = { txId: f.hlc('transactionId'), coordinatorKey: f.string('coordinatorKey'),
+      operationIdHigh: f.uint64('operationIdHigh'), operationIdLow: f.uint64('operationIdLow'),
+      key: f.string('key'), expiresMs: f.int32('expiresMs'), durability: f.int32('durability') };
     // REST alone refuses 0: gRPC reads it as "no expiry" (wire.md 4.2).
     if (f.problem !== null || req.expiresMs <= 0) return invalidWrite;
     return writeReply(await backend.kvExtend(req));
   }));
   addJsonPost(router, '/v1/kv/try-delete', must, hinted(async (f) => {
-    const req = { ...txFields(f), key: f.string('key'), durability: f.int32('durability') };
+    const req = { txId: f.hlc('transactionId'), coordinatorKey: f.string('coordinatorKey'),
+      operationIdHigh: f.uint64('operationIdHigh'), operationIdLow: f.uint64('operationIdLow'),
+      key: f.string('key'), durability: f.int32('durability') };
     return f.problem !== null ? invalidWrite : writeReply(await backend.kvDelete(req));
   }));
   addJsonPost(router, '/v1/kv/try-get', must, hinted(async (f) => {

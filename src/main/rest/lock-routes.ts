@@ -27,10 +27,12 @@ const invalidLock = lockReply({ type: LockType.InvalidInput, fencingToken: 0 });
 
 /** try-lock and try-extend share one body; a missing or null owner is 100 (wire.md 3.3). */
 function tryLockRequest(f: JsonFields): TryLockRequest | null {
-  const req = { resource: f.string('resource'), owner: f.bytes('owner'),
-    expiresMs: f.int32('expiresMs'), durability: f.int32('durability') };
-  if (f.problem !== null || req.owner === null) return null;
-  return { ...req, owner: req.owner };
+  const resource = f.string('resource');
+  const owner = f.bytes('owner');
+  const expiresMs = f.int32('expiresMs');
+  const durability = f.int32('durability');
+  if (f.problem !== null || owner === null) return null;
+  return { resource, owner, expiresMs, durability };
 }
 
 export function registerLockRoutes(router: RestRouter, deps: LockRouteDeps): void {
@@ -48,9 +50,10 @@ export function registerLockRoutes(router: RestRouter, deps: LockRouteDeps): voi
   addJsonPost(router, '/v1/locks/try-unlock', must, hinted(async (f) => {
     // expiresMs is not read: Kahuna ignores it on unlock, so a bad one must not fail the call.
     const owner = f.bytes('owner');
-    const req = { resource: f.string('resource'), durability: f.int32('durability') };
+    const resource = f.string('resource');
+    const durability = f.int32('durability');
     if (f.problem !== null || owner === null) return invalidLock;
-    return lockReply(await backend.unlock({ ...req, owner }));
+    return lockReply(await backend.unlock({ resource, owner, durability }));
   }));
   addJsonPost(router, '/v1/locks/get-info', must, hinted(async (f) => {
     const req = { resource: f.string('resource'), durability: f.int32('durability') };

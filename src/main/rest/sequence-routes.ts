@@ -73,13 +73,16 @@ function registerReadRoutes(router: RestRouter, backend: KahunaBackend): void {
     const named = nameOf(f);
     const idempotencyKey = f.stringOrNull('idempotencyKey');
     if (named === null || f.problem !== null) return invalidReply;
-    return allocationReply(await backend.seqReserve({ ...named, count: 1, idempotencyKey }));
+    return allocationReply(await backend.seqReserve({ name: named.name,
+      durability: named.durability, count: 1, idempotencyKey }));
   }));
   addJsonPost(router, '/v1/sequences/reserve', must, hinted(backend, async (f) => {
     const named = nameOf(f);
-    const req = { count: f.int32('count'), idempotencyKey: f.stringOrNull('idempotencyKey') };
+    const count = f.int32('count');
+    const idempotencyKey = f.stringOrNull('idempotencyKey');
     if (named === null || f.problem !== null) return invalidReply;
-    return allocationReply(await backend.seqReserve({ ...named, ...req }));
+    return allocationReply(await backend.seqReserve({ name: named.name,
+      durability: named.durability, count, idempotencyKey }));
   }));
 }
 
