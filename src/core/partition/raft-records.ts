@@ -3,7 +3,7 @@
 // binary, little-endian, built with the ring codec's writer. Pure.
 import { assert } from '../../assert.js';
 import type { Hlc } from '../api/types.js';
-import { BinReader, BinWriter, CodecError } from '../../ipc/messages/codec.js';
+import { BinReader, BinWriter, CodecError, takeWriter } from '../../ipc/messages/codec.js';
 import type { ConfState, Entry, EntryKindValue, HardState } from '../raft/types.js';
 import type { StateRecord } from '../state/kahuna-state.js';
 
@@ -11,14 +11,15 @@ const entryVersion = 1;
 const commandVersion = 1;
 const checkpointVersion = 1;
 
+/** The stored form of an entry: a view into a shared slab, for the write batch only. */
 export function encodeEntry(e: Entry): Uint8Array {
-  const w = new BinWriter();
+  const w = takeWriter();
   w.u8(entryVersion);
   w.f64(e.term);
   w.f64(e.index);
   w.u8(e.kind);
   w.bytes(e.data);
-  return w.finish();
+  return w.finishShared();
 }
 
 export function decodeEntry(bytes: Uint8Array): Entry {
@@ -119,24 +120,26 @@ export interface Command {
   readonly payload: Uint8Array;
 }
 
+/** An entry's data: a view into a shared slab (log entries live until compaction). */
 export function encodeCommand(c: Command): Uint8Array {
   assert(Number.isInteger(c.op) && c.op > 0 && c.op < 0x10000, 'command op');
-  const w = new BinWriter();
+  const w = takeWriter();
   w.u8(commandVersion);
   w.u32(c.op);
   w.i32(c.hlc.n);
   w.f64(c.hlc.l);
   w.u32(c.hlc.c);
   w.bytes(c.payload);
-  return w.finish();
+  return w.finishShared();
 }
 
+/** The payload is a view into `data`: decode it at once (the request codec copies out). */
 export function decodeCommand(data: Uint8Array): Command {
   const r = new BinReader(data);
   if (r.u8() !== commandVersion) throw new CodecError('unknown command version');
   const op = r.u32();
   const hlc = { n: r.i32(), l: r.f64(), c: r.u32() };
-  return { op, hlc, payload: r.bytes() };
+  return { op, hlc, payload: r.bytesView() };
 }
 
 const snapshotVersion = 1;

@@ -20,6 +20,25 @@ export type Schema = readonly (readonly [string, Kind])[];
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder('utf-8');
 
+const slabBytes = 64 * 1024;
+let slab = new Uint8Array(slabBytes);
+let slabUsed = 0;
+const writerKeepBytes = 1024 * 1024;
+let pooledWriter: BinWriter | null = null;
+
+/**
+ * An empty writer for one synchronous encode, ended by finish() or finishShared(): the same
+ * writer each time while it is not in use (a nested encode gets a new one), so the hot encodes
+ * allocate no scratch buffer.
+ */
+export function takeWriter(): BinWriter {
+  const w = pooledWriter ?? new BinWriter();
+  pooledWriter = null;
+  w.length = 0;
+  w.pooled = true;
+  return w;
+}
+
 export class BinWriter {
   private buf = new Uint8Array(256);
   private view = new DataView(this.buf.buffer);
@@ -75,11 +94,44 @@ export class BinWriter {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    const out = this.buf.slice(0, this.length);
+    this.#release();
+    return out;
+  }
+
+  /**
+   * The bytes as a view into a shared slab (no allocation of its own): for short-lived data
+   * (Raft entries until they are persisted and compacted), never for what a state keeps, since
+   * a view pins its whole slab.
+   */
+  finishShared(): Uint8Array {
+    const n = this.length;
+    let out: Uint8Array;
+    if (n > slabBytes / 8) {
+      out = this.buf.slice(0, n);
+    } else {
+      if (slabUsed + n > slabBytes) {
+        slab = new Uint8Array(slabBytes);
+        slabUsed = 0;
+      }
+      out = slab.subarray(slabUsed, slabUsed + n);
+      out.set(this.buf.subarray(0, n));
+      slabUsed = (slabUsed + n + 7) & ~7;
+    }
+    this.#release();
+    return out;
   }
 
   get capacity(): number {
     return this.buf.length;
+  }
+
+  /** From takeWriter(): back to the pool (a huge buffer is let go). */
+  pooled = false;
+  #release(): void {
+    if (!this.pooled) return;
+    this.pooled = false;
+    if (pooledWriter === null && this.buf.length <= writerKeepBytes) pooledWriter = this;
   }
 }
 
@@ -125,6 +177,15 @@ export class BinReader {
     const n = this.u32();
     this.need(n);
     const b = this.buf.slice(this.at, this.at + n);
+    this.at += n;
+    return b;
+  }
+
+  /** Like bytes(), but a view into the input: only for bytes decoded again at once. */
+  bytesView(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const b = this.buf.subarray(this.at, this.at + n);
     this.at += n;
     return b;
   }
@@ -288,18 +349,11 @@ export function readObject(r: BinReader, schema: Schema): Obj {
   return compile(schema).read(r);
 }
 
-/** encode()'s scratch space, reused (encode is synchronous and never nests). */
-let scratch = new BinWriter();
-const scratchKeepBytes = 1024 * 1024;
-
 /** The encoding of `obj`, in a new array of exactly its length. */
 export function encode(schema: Schema, obj: unknown): Uint8Array {
-  const w = scratch;
-  w.length = 0;
+  const w = takeWriter();
   writeObject(w, schema, obj as Obj);
-  const bytes = w.finish();
-  if (w.capacity > scratchKeepBytes) scratch = new BinWriter(); // let a huge one go
-  return bytes;
+  return w.finish();
 }
 
 export function decode<T>(schema: Schema, bytes: Uint8Array): T {
