@@ -25,6 +25,25 @@ describe('REST route hints', () => {
     expect(seq.json).toMatchObject({ route: hint });
   });
 
+  it('a shared InvalidInput reply carries each request\'s own route, and stays unchanged',
+    async () => {
+      const original = h.backend.routeHint.bind(h.backend);
+      h.backend.routeHint = (_domain, key) => ({ ...hint, partitionId: key === 'x/1' ? 1 : 2 });
+      try {
+        const bad = { durability: 1, expiresMs: 'nope' };
+        const [one, two] = await Promise.all([
+          h.post('/v1/kv/try-set', { ...bad, key: 'x/1' }),
+          h.post('/v1/kv/try-set', { ...bad, key: 'x/2' }),
+        ]);
+        expect(one.json).toMatchObject({ type: 100, route: { partitionId: 1 } });
+        expect(two.json).toMatchObject({ type: 100, route: { partitionId: 2 } });
+      } finally {
+        h.backend.routeHint = original;
+      }
+      const plain = await h.post('/v1/kv/try-set', { key: 'x/3', durability: 1, flags: 'x' });
+      expect(plain.json).toMatchObject({ type: 100, route: hint });
+    });
+
   it('puts one routes entry per distinct hint and routeIndex on every batch item', async () => {
     h.backend.answer('kvSetMany', (req) => ({ type: 0, items: req.items.map((i) => ({
       type: 0, key: i.key, durability: i.durability, revision: 0,

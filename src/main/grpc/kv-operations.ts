@@ -21,7 +21,7 @@ import type {
   GrpcTrySetManyKeyValueRequestItem, GrpcTrySetManyKeyValueResponse,
 } from './generated/keyvalues.js';
 import {
-  bytesFrom, bytesTo, elapsedMsSince, hlcFrom, hlcTo, long, nowMs, num, optNum, txFrom, txIdOnly,
+  bytesFrom, bytesTo, elapsedMsSince, hlcFrom, hlcTo, long, nowMs, num, optNum, txFrom,
 } from './convert.js';
 import { hinted, hintedItems } from './route-hints.js';
 
@@ -29,11 +29,20 @@ import { hinted, hintedItems } from './route-hints.js';
 
 type SetMessage = GrpcTrySetKeyValueRequest | GrpcTrySetManyKeyValueRequestItem;
 
+// The hot requests and responses are written out as one object literal each, without spreads
+// or computed member names: those cost more than the rest of the conversion (see the REST
+// body readers, bench/RESULTS.md "REST path").
+
 function setFrom(m: SetMessage): KvSetRequest {
   // Set-many items carry a transaction id but no registration group (wire.md 2.2.6).
-  const tx = 'CoordinatorKey' in m ? txFrom(m) : txIdOnly(m);
+  const single = 'CoordinatorKey' in m;
   return {
-    ...tx, key: m.Key, value: bytesFrom(m.Value), compareValue: bytesFrom(m.CompareValue),
+    txId: { n: m.TransactionIdNode, l: Number(m.TransactionIdPhysical),
+      c: m.TransactionIdCounter },
+    coordinatorKey: single ? m.CoordinatorKey : '',
+    operationIdHigh: single ? Number(m.OperationIdHigh) : 0,
+    operationIdLow: single ? Number(m.OperationIdLow) : 0,
+    key: m.Key, value: bytesFrom(m.Value), compareValue: bytesFrom(m.CompareValue),
     compareRevision: num(m.CompareRevision), flags: m.Flags, expiresMs: m.ExpiresMs,
     durability: m.Durability,
   };
@@ -42,8 +51,13 @@ function setFrom(m: SetMessage): KvSetRequest {
 /** Get and exists share one request shape. Revision -1 is "latest" (wire.md 2.2.4). */
 function readFrom(m: GrpcTryGetKeyValueRequest | GrpcTryExistsKeyValueRequest): KvGetRequest {
   return {
-    ...txFrom(m), key: m.Key, revision: num(m.Revision),
-    readTimestamp: hlcFrom(m, 'ReadTimestamp'), durability: m.Durability,
+    txId: { n: m.TransactionIdNode, l: Number(m.TransactionIdPhysical),
+      c: m.TransactionIdCounter },
+    coordinatorKey: m.CoordinatorKey, operationIdHigh: Number(m.OperationIdHigh),
+    operationIdLow: Number(m.OperationIdLow), key: m.Key, revision: num(m.Revision),
+    readTimestamp: { n: m.ReadTimestampNode, l: Number(m.ReadTimestampPhysical),
+      c: m.ReadTimestampCounter },
+    durability: m.Durability,
   };
 }
 
@@ -60,9 +74,11 @@ export function rangeFrom(m: GrpcGetByRangeRequest): KvGetByRangeRequest {
 // ------------------------------------------------------------------ responses
 
 function writeTo(res: KvWriteResponse, startedMs: number): GrpcTrySetKeyValueResponse {
+  const modified = res.lastModified;
   return {
     ServedFrom: '', Type: res.type, Revision: long(res.revision),
-    ...hlcTo('LastModified', res.lastModified), TimeElapsedMs: elapsedMsSince(startedMs),
+    LastModifiedNode: modified.n, LastModifiedPhysical: BigInt(modified.l),
+    LastModifiedCounter: modified.c, TimeElapsedMs: elapsedMsSince(startedMs),
   };
 }
 
@@ -78,13 +94,27 @@ function metaTo(res: Meta) {
 }
 
 function existsTo(res: KvReadResponse, startedMs: number): GrpcTryExistsKeyValueResponse {
+  const { expires, lastUsed, lastModified } = res;
   return {
-    ServedFrom: '', Type: res.type, ...metaTo(res), TimeElapsedMs: elapsedMsSince(startedMs),
+    ServedFrom: '', Type: res.type, Revision: long(res.revision),
+    ExpiresNode: expires.n, ExpiresPhysical: BigInt(expires.l), ExpiresCounter: expires.c,
+    LastUsedNode: lastUsed.n, LastUsedPhysical: BigInt(lastUsed.l), LastUsedCounter: lastUsed.c,
+    LastModifiedNode: lastModified.n, LastModifiedPhysical: BigInt(lastModified.l),
+    LastModifiedCounter: lastModified.c, State: res.state,
+    TimeElapsedMs: elapsedMsSince(startedMs),
   };
 }
 
 function getTo(res: KvReadResponse, startedMs: number): GrpcTryGetKeyValueResponse {
-  return { ...existsTo(res, startedMs), Value: bytesTo(res.value) };
+  const { expires, lastUsed, lastModified } = res;
+  return {
+    ServedFrom: '', Type: res.type, Value: bytesTo(res.value), Revision: long(res.revision),
+    ExpiresNode: expires.n, ExpiresPhysical: BigInt(expires.l), ExpiresCounter: expires.c,
+    LastUsedNode: lastUsed.n, LastUsedPhysical: BigInt(lastUsed.l), LastUsedCounter: lastUsed.c,
+    LastModifiedNode: lastModified.n, LastModifiedPhysical: BigInt(lastModified.l),
+    LastModifiedCounter: lastModified.c, State: res.state,
+    TimeElapsedMs: elapsedMsSince(startedMs),
+  };
 }
 
 /** Set-many and delete-many rows; RouteIndex 0 = no route hint (wire.md 2.5). */

@@ -16,7 +16,11 @@ export function hinted<M, R extends object>(backend: KahunaBackend, domain: Rout
   return async (m) => {
     const res = await op(m);
     const hint = backend.routeHint(domain, nameOf(m));
-    return hint === null ? res : { ...res, Route: routeTo(hint) };
+    if (hint === null) return res;
+    // A response built for this call gets its Route in place; a frozen shared one is copied.
+    if (Object.isFrozen(res)) return { ...res, Route: routeTo(hint) };
+    (res as { Route?: GrpcRouteHint }).Route = routeTo(hint);
+    return res;
   };
 }
 

@@ -225,6 +225,21 @@ export function addJsonPost(router: RestRouter, path: string, mustRetryType: num
   });
 }
 
+/**
+ * A reply kept in a constant and returned by many requests: frozen, so code that adds to
+ * replies in place (route hints) copies it instead of changing it for everyone.
+ */
+export function sharedReply(reply: RestReply): RestReply {
+  const json = reply.json;
+  if (typeof json === 'object' && json !== null) {
+    for (const value of Object.values(json)) {
+      if (typeof value === 'object' && value !== null) Object.freeze(value);
+    }
+    Object.freeze(json);
+  }
+  return Object.freeze(reply);
+}
+
 /** Base64 of bytes, or null for "no value". */
 export function base64OrNull(bytes: Uint8Array | null): string | null {
   if (bytes === null) return null;

@@ -11,7 +11,7 @@ import { hlcZero } from '../../core/api/types.js';
 import { KvType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
 import { routed, routedItems } from './route-hints.js';
-import { addJsonPost, base64OrNull, hlcJson, type JsonFields } from './json-fields.js';
+import { addJsonPost, base64OrNull, hlcJson, sharedReply, type JsonFields } from './json-fields.js';
 
 export interface KvRouteDeps {
   readonly backend: KahunaBackend;
@@ -85,7 +85,8 @@ function existsReply(res: KvReadResponse): RestReply {
     expires: hlcJson(res.expires), lastModified: hlcJson(res.lastModified) } };
 }
 
-const invalidWrite = writeReply({ type: invalid, revision: 0, lastModified: hlcZero });
+const invalidWrite = sharedReply(writeReply({ type: invalid, revision: 0,
+  lastModified: hlcZero }));
 const invalidRead = { type: invalid, value: null, revision: 0, expires: hlcZero,
   lastUsed: hlcZero, lastModified: hlcZero, state: 0 };
 

@@ -8,7 +8,7 @@ import { hlcZero } from '../../core/api/types.js';
 import { LockType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
 import { routed } from './route-hints.js';
-import { addJsonPost, base64OrNull, hlcJson, type JsonFields } from './json-fields.js';
+import { addJsonPost, base64OrNull, hlcJson, sharedReply, type JsonFields } from './json-fields.js';
 
 export interface LockRouteDeps {
   readonly backend: KahunaBackend;
@@ -23,7 +23,7 @@ function getInfoReply(res: GetLockResponse): RestReply {
     expires: hlcJson(res.expires), fencingToken: res.fencingToken } };
 }
 
-const invalidLock = lockReply({ type: LockType.InvalidInput, fencingToken: 0 });
+const invalidLock = sharedReply(lockReply({ type: LockType.InvalidInput, fencingToken: 0 }));
 
 /** try-lock and try-extend share one body; a missing or null owner is 100 (wire.md 3.3). */
 function tryLockRequest(f: JsonFields): TryLockRequest | null {

@@ -26,8 +26,12 @@ export function routed(backend: KahunaBackend, domain: RouteDomain, member: stri
     const name = fields.raw(member);
     if (!isObject(reply.json) || typeof name !== 'string') return reply;
     const hint = backend.routeHint(domain, name);
-    // The reply object is the handler's own, built for this request: add to it in place.
-    if (hint !== null) (reply.json as Record<string, unknown>)['route'] = hintJson(hint);
+    if (hint === null) return reply;
+    const json = reply.json as Record<string, unknown>;
+    // A reply built for this request gets its route in place (no copy on the hot path); a
+    // shared constant reply (sharedReply(), frozen) is copied first.
+    if (Object.isFrozen(json)) return { ...reply, json: { ...json, route: hintJson(hint) } };
+    json['route'] = hintJson(hint);
     return reply;
   };
 }

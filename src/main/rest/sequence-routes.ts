@@ -8,7 +8,7 @@ import type {
 } from '../../core/api/types.js';
 import { SeqType } from '../../core/api/codes.js';
 import type { RestReply, RestRouter } from './router.js';
-import { addJsonPost, hlcJson, type JsonFields } from './json-fields.js';
+import { addJsonPost, hlcJson, sharedReply, type JsonFields } from './json-fields.js';
 import { routed } from './route-hints.js';
 
 function hinted(backend: KahunaBackend, h: Parameters<typeof routed>[3]):
@@ -51,7 +51,8 @@ function allocationReply(res: SequenceAllocationResponse): RestReply {
     revision: allocation?.revision ?? 0 } };
 }
 
-const invalidReply = sequenceReply({ type: SeqType.InvalidInput, sequence: null, revision: 0 });
+const invalidReply = sharedReply(sequenceReply({ type: SeqType.InvalidInput, sequence: null,
+  revision: 0 }));
 
 /**
  * The name and durability every sequence body carries, or null for InvalidInput: an absent
