@@ -27,6 +27,9 @@ export interface Metrics {
   /** Called on every scrape to fill honu_ring_depth_bytes{ring}. */
   setRingDepthSource(source: () => readonly RingDepth[]): void;
   observeWriterStats(stats: WriterStats): void;
+  /** Called on every scrape to fill honu_peer_events_total{event} (the peer transport's
+   *  counters since it started). */
+  setPeerStatsSource(source: () => Readonly<Record<string, number>>): void;
   countWorkerRestart(worker: string): void;
   text(): Promise<string>;
 }
@@ -55,6 +58,16 @@ export function createMetrics(): Metrics {
     collect() {
       this.reset();
       for (const depth of ringDepthSource()) this.set({ ring: depth.ring }, depth.bytes);
+    },
+  });
+  let peerStatsSource: () => Readonly<Record<string, number>> = () => ({});
+  new Counter({
+    name: 'honu_peer_events_total',
+    help: 'Peer transport counters: envelopes and items sent and received, drops, dials',
+    labelNames: ['event'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, n] of Object.entries(peerStatsSource())) this.inc({ event }, n);
     },
   });
   const batchEntries = new Histogram({
@@ -89,6 +102,9 @@ export function createMetrics(): Metrics {
     },
     setRingDepthSource(source) {
       ringDepthSource = source;
+    },
+    setPeerStatsSource(source) {
+      peerStatsSource = source;
     },
     observeWriterStats(stats) {
       assert(stats.flushEntries.length === stats.flushBytes.length, 'writer stats out of step');

@@ -67,6 +67,7 @@ export async function startNode(config: NodeConfig,
     onPeerState: (peer, connected) => clusterRouter.onPeerState(peer, connected),
     onRequestsFailed: (peer, ids) => clusterRouter.onRequestsFailed(peer, ids),
   });
+  metrics.setPeerStatsSource(() => ({ ...transport.stats }));
   const members = new MemberRegistry({
     nodeId: config.nodeId, dataDir: config.dataDir, file: membersFile,
     onPeerAdded: (address) => {

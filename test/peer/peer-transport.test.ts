@@ -195,7 +195,7 @@ describe('delivery', () => {
 describe('batching and order', () => {
   test('many items queued in one turn travel as one envelope', async () => {
     const [a, b] = await startCluster(2) as [Node, Node];
-    const sentBefore = a.transport.stats.envelopesSent;
+    const sentBefore = { ...a.transport.stats };
     for (let i = 0; i < 300; i++) a.transport.sendRaft(2, numbered(i));
     for (let i = 0; i < 100; i++) {
       a.transport.sendRequest(2, { id: i, partition: 1, op: 1, payload: numbered(i) });
@@ -204,7 +204,11 @@ describe('batching and order', () => {
     await until('delivered', () => b.inbound.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 50)); // nothing else follows
     expect(b.inbound).toHaveLength(1);
-    expect(a.transport.stats.envelopesSent - sentBefore).toBe(1);
+    const stats = a.transport.stats;
+    expect(stats.envelopesSent - sentBefore.envelopesSent).toBe(1);
+    expect(stats.raftItemsSent - sentBefore.raftItemsSent).toBe(300);
+    expect(stats.requestsSent - sentBefore.requestsSent).toBe(100);
+    expect(stats.repliesSent - sentBefore.repliesSent).toBe(100);
     expect(b.inbound[0]!.inbound.raft.map(numberOf)).toEqual([...Array(300).keys()]);
     expect(b.inbound[0]!.inbound.requests.map((r) => r.id)).toEqual([...Array(100).keys()]);
     expect(b.inbound[0]!.inbound.replies.map((r) => r.id)).toEqual([...Array(100).keys()]);

@@ -93,7 +93,11 @@ export class PeerLink {
     const env = this.queue.take();
     if (env === null) return;
     this.writing = true;
-    this.hooks.stats.envelopesSent++;
+    const stats = this.hooks.stats;
+    stats.envelopesSent++;
+    stats.raftItemsSent += env.Raft.length;
+    stats.requestsSent += env.Requests.length;
+    stats.repliesSent += env.Replies.length;
     stream.write(env, () => {
       if (stream !== this.stream) return; // that stream is gone; its state was reset
       this.writing = false;

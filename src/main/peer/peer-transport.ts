@@ -79,6 +79,10 @@ export interface PeerTransportStats {
   requestsFailed: number;
   /** Stream messages written to peers (hellos not counted). */
   envelopesSent: number;
+  /** Items in those messages, by kind (a raft item is one worker's batch for one peer). */
+  raftItemsSent: number;
+  requestsSent: number;
+  repliesSent: number;
   /** Stream messages received from peers (hellos not counted). */
   envelopesReceived: number;
   /** Streams dialed (first dials and redials). */
@@ -90,6 +94,7 @@ export interface PeerTransportStats {
 export class PeerTransport {
   readonly stats: PeerTransportStats = {
     raftDropped: 0, repliesDropped: 0, requestsFailed: 0, envelopesSent: 0,
+    raftItemsSent: 0, requestsSent: 0, repliesSent: 0,
     envelopesReceived: 0, dials: 0, hellosRefused: 0,
   };
   private readonly links = new Map<number, PeerLink>();
