@@ -8,6 +8,12 @@ export interface RingDepth {
   readonly bytes: number;
 }
 
+/** How many times producers woke a parked thread (Atomics.notify on its doorbell). */
+export interface ThreadWakeups {
+  readonly thread: string;
+  readonly count: number;
+}
+
 /** What the writer reports per interval: one array element per flush (group commit). */
 export interface WriterStats {
   readonly flushEntries: readonly number[];
@@ -26,6 +32,8 @@ export interface Metrics {
   countRequest(route: string, type: string): void;
   /** Called on every scrape to fill honu_ring_depth_bytes{ring}. */
   setRingDepthSource(source: () => readonly RingDepth[]): void;
+  /** Called on every scrape to fill honu_thread_wakeups_total{thread}. */
+  setWakeupSource(source: () => readonly ThreadWakeups[]): void;
   observeWriterStats(stats: WriterStats): void;
   /** Called on every scrape to fill honu_peer_events_total{event} (the peer transport's
    *  counters since it started). */
@@ -58,6 +66,16 @@ export function createMetrics(): Metrics {
     collect() {
       this.reset();
       for (const depth of ringDepthSource()) this.set({ ring: depth.ring }, depth.bytes);
+    },
+  });
+  let wakeupSource: () => readonly ThreadWakeups[] = () => [];
+  new Counter({
+    name: 'honu_thread_wakeups_total',
+    help: 'Times a parked thread was woken through its doorbell (a restarted worker counts afresh)',
+    labelNames: ['thread'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of wakeupSource()) this.inc({ thread: w.thread }, w.count);
     },
   });
   let peerStatsSource: () => Readonly<Record<string, number>> = () => ({});
@@ -102,6 +120,9 @@ export function createMetrics(): Metrics {
     },
     setRingDepthSource(source) {
       ringDepthSource = source;
+    },
+    setWakeupSource(source) {
+      wakeupSource = source;
     },
     setPeerStatsSource(source) {
       peerStatsSource = source;

@@ -23,7 +23,7 @@ import {
   workerRestartDelayMs, workerStableMs, workerStartTimeoutMs,
 } from '../limits.js';
 import type { Logger } from './log.js';
-import type { Metrics, RingDepth } from './metrics.js';
+import type { Metrics, RingDepth, ThreadWakeups } from './metrics.js';
 
 export interface SupervisorOptions {
   readonly nodeId: number;
@@ -59,6 +59,8 @@ interface Slot {
   worker: Worker | null;
   toWorker: RingProducer | null;
   fromWorker: RingConsumer | null;
+  /** The worker's own doorbell (main and the writer ring it). */
+  bell: Doorbell | null;
   link: WriterLink | null;
   readonly pending: Map<number, Pending>;
   nextId: number;
@@ -80,6 +82,7 @@ export class Supervisor {
   private readonly mainDoorbellSab = createDoorbell();
   private readonly mainDoorbell = new Doorbell(this.mainDoorbellSab);
   private readonly writerDoorbell = createDoorbell();
+  private readonly writerBell = new Doorbell(this.writerDoorbell);
   private readonly reader = new FrameReader();
   private readonly slots: Slot[] = [];
   private writer: Worker | null = null;
@@ -103,11 +106,12 @@ export class Supervisor {
     for (let i = 0; i < opts.workers; i++) {
       this.slots.push({
         index: i, partitions: partitionsOfWorker(i, opts.workers, opts.partitions),
-        state: 'down', worker: null, toWorker: null, fromWorker: null, link: null,
+        state: 'down', worker: null, toWorker: null, fromWorker: null, bell: null, link: null,
         pending: new Map(), nextId: 1, consecutiveDeaths: 0, startedAtMs: 0, restartTimer: null,
       });
     }
     opts.metrics.setRingDepthSource(() => this.ringDepths());
+    opts.metrics.setWakeupSource(() => this.wakeups());
   }
 
   /** Starts the writer, then every partition worker; resolves when all restored from disk. */
@@ -272,6 +276,17 @@ export class Supervisor {
     return depths;
   }
 
+  private wakeups(): ThreadWakeups[] {
+    const out: ThreadWakeups[] = [
+      { thread: 'main', count: this.mainDoorbell.notifyCount() },
+      { thread: 'writer', count: this.writerBell.notifyCount() },
+    ];
+    for (const slot of this.slots) {
+      if (slot.bell !== null) out.push({ thread: `worker${slot.index}`, count: slot.bell.notifyCount() });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ writer worker
 
   private async startWriter(): Promise<void> {
@@ -347,6 +362,7 @@ export class Supervisor {
     const worker = new Worker(workerPath('partition-worker'), { workerData: data });
     Object.assign(slot, {
       state: 'starting', worker, link, toWorker: new RingProducer(fromMain, ownDoorbell),
+      bell: new Doorbell(ownDoorbell),
       fromWorker: new RingConsumer(toMain), startedAtMs: Date.now(), restartTimer: null,
     });
     worker.on('error', (e) => this.opts.log.error({ err: e, worker: slot.index }, 'worker error'));

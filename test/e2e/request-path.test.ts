@@ -67,6 +67,13 @@ describe('request path: socket -> ring -> worker -> writer fsync -> socket', () 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/honu_requests_total\{route="\/v1\/honu\/ping",type="0"\} \d+/);
     expect(metrics).toMatch(/honu_ring_depth_bytes\{ring="main->worker0"\}/);
+    // The worker parked between the test's requests, so main had to wake it.
+    const wakeups = (thread: string): number => Number(new RegExp(
+      `honu_thread_wakeups_total\\{thread="${thread}"\\} (\\d+)`).exec(metrics)?.[1] ?? -1);
+    for (const thread of ['main', 'writer', 'worker0', 'worker1']) {
+      expect(wakeups(thread)).toBeGreaterThanOrEqual(0);
+    }
+    expect(wakeups('worker0') + wakeups('worker1')).toBeGreaterThan(0);
   });
 
   it('restores durable state after a clean restart', async () => {

@@ -82,6 +82,7 @@ describe('system routes', () => {
     metrics.observeWriterStats({ flushEntries: [3, 100], flushBytes: [300, 10_000],
       fsyncMs: [0.25, 1.5] });
     metrics.countWorkerRestart('partition-0');
+    metrics.setWakeupSource(() => [{ thread: 'main', count: 3 }, { thread: 'worker0', count: 8 }]);
     let peerStats = { envelopesSent: 5, raftItemsSent: 7 };
     metrics.setPeerStatsSource(() => peerStats);
     const first = await call(port, 'GET', '/metrics');
@@ -92,7 +93,7 @@ describe('system routes', () => {
     expect(reply.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     for (const name of ['honu_requests_total', 'honu_ring_depth_bytes',
       'honu_writer_batch_entries', 'honu_writer_batch_bytes', 'honu_writer_fsync_seconds',
-      'honu_worker_restarts_total', 'honu_peer_events_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+      'honu_worker_restarts_total', 'honu_peer_events_total', 'honu_thread_wakeups_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(reply.body).toContain(`# TYPE ${name} `);
     }
     expect(reply.body).toContain('honu_ring_depth_bytes{ring="main->worker0"} 4096');
@@ -100,6 +101,7 @@ describe('system routes', () => {
     expect(reply.body).toContain('honu_writer_batch_entries_sum 103');
     expect(reply.body).toContain('honu_writer_fsync_seconds_bucket{le="0.00025"} 1');
     expect(reply.body).toContain('honu_worker_restarts_total{worker="partition-0"} 1');
+    expect(reply.body).toContain('honu_thread_wakeups_total{thread="worker0"} 8');
     // Each scrape reports the transport's counters as they are, not added to the last scrape.
     expect(reply.body).toContain('honu_peer_events_total{event="envelopesSent"} 9');
     expect(reply.body).toContain('honu_peer_events_total{event="raftItemsSent"} 12');
