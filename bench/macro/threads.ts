@@ -1,0 +1,197 @@
+// Where the CPU goes: CPU per request of every thread of every Honu node and of the load
+// generator, with the node's batching counters, under a steady REST load.
+//   npm run bench:threads   (= npm run build && node dist/bench/macro/threads.js)
+//   node dist/bench/macro/threads.js --nodes 3 --workload set --connections 64 \
+//     --warmup-ms 12000 --duration-ms 5000 --value-bytes 64
+// Starts --nodes `honu server` processes (one: a single node; more: a cluster on loopback,
+// started together, measured once its partition leaders are spread), then one autocannon
+// instance whose connections are handed round-robin over the nodes. Workloads: `set`
+// (persistent /v1/kv/try-set) and `get` (linearizable /v1/kv/try-get over keys written
+// first), keys without a bucket so they spread over every partition. After --warmup-ms (long
+// enough for V8 to finish compiling: about 10 s on 2 cores), it reads each thread's CPU time
+// (/proc/<pid>/task/<tid>/stat, utime + stime) and each node's /metrics, waits --duration-ms,
+// reads both again, and prints per thread its share of a core and its microseconds of CPU
+// per request, plus per node per second: doorbell wake-ups, peer envelopes and items, group
+// commits, entries per commit and mean commit + fsync time. Linux only. Speed is never
+// asserted.
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon, { type Client } from 'autocannon';
+import { startHonuCluster, waitBalanced } from '../compare/honu-cluster.js';
+import {
+  live, postJson, startServer, stopServer, txFieldsJson, type Server,
+} from './honu-server.js';
+
+const clockTicksPerSec = 100; // USER_HZ on Linux
+const keysPerConnection = 8;
+const balanceWaitMs = 30_000;
+
+interface Options {
+  readonly nodes: number; readonly workload: 'set' | 'get'; readonly connections: number;
+  readonly warmupMs: number; readonly durationMs: number; readonly valueBytes: number;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({ options: {
+    'nodes': { type: 'string', default: '3' },
+    'workload': { type: 'string', default: 'set' },
+    'connections': { type: 'string', default: '64' },
+    'warmup-ms': { type: 'string', default: '12000' },
+    'duration-ms': { type: 'string', default: '5000' },
+    'value-bytes': { type: 'string', default: '64' },
+  } });
+  const int = (name: keyof typeof values, min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
+    return n;
+  };
+  const workload = values.workload;
+  if (workload !== 'set' && workload !== 'get') throw new Error('--workload must be set or get');
+  return { nodes: int('nodes', 1), workload, connections: int('connections', 1),
+    warmupMs: int('warmup-ms', 0), durationMs: int('duration-ms', 100),
+    valueBytes: int('value-bytes', 1) };
+}
+
+const keyOf = (conn: number, i: number): string => `threads-${conn}-${i}`;
+
+function setBody(key: string, value: string): string {
+  return `{${txFieldsJson},"key":"${key}","value":"${value}","compareValue":null,` +
+    '"compareRevision":0,"expiresMs":0,"flags":1,"durability":1}';
+}
+
+/** tid -> CPU ticks of every thread of `pid`. */
+function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+const counterLine = new RegExp('^(honu_thread_wakeups_total\\{thread="(\\w+)"\\}|' +
+  'honu_peer_events_total\\{event="(\\w+)"\\}|honu_writer_(batch_entries|fsync_seconds)_' +
+  '(count|sum)) (\\S+)$');
+
+/** The counters this report uses, from one scrape of /metrics. */
+async function counters(server: Server): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = counterLine.exec(line);
+    if (m === null) continue;
+    const name = m[2] !== undefined ? `wakeups ${m[2]}` : m[3] !== undefined ? m[3] :
+      `${m[4]}_${m[5]}`;
+    out.set(name, Number(m[6]));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  let nodes: Server[] = [];
+  try {
+    if (options.nodes === 1) {
+      nodes = [await startServer([])];
+    } else {
+      const started = await startHonuCluster(options.nodes);
+      nodes = started.nodes;
+      if (started.error !== null) throw started.error;
+      const balance = await waitBalanced(nodes, balanceWaitMs);
+      console.log(`leaders: ${balance.counts?.join('/') ?? 'unknown'}` +
+        `${balance.balanced ? '' : ' (not balanced)'}`);
+    }
+    const value = Buffer.alloc(options.valueBytes, 7).toString('base64');
+    if (options.workload === 'get') {
+      for (let c = 0; c < options.connections; c++) {
+        for (let i = 0; i < keysPerConnection; i++) {
+          await postJson(nodes[0]!, '/v1/kv/try-set', JSON.parse(setBody(keyOf(c, i), value)));
+        }
+      }
+    }
+    let conn = 0;
+    let bad = 0;
+    const totalMs = options.warmupMs + options.durationMs + 1000;
+    const load = autocannon({
+      url: nodes.map((n) => `http://127.0.0.1:${n.port}`), connections: options.connections,
+      duration: totalMs / 1000,
+      setupClient: (client: Client) => {
+        const c = conn++;
+        client.setRequests(Array.from({ length: keysPerConnection }, (_, i) => ({
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          path: options.workload === 'set' ? '/v1/kv/try-set' : '/v1/kv/try-get',
+          body: options.workload === 'set' ? setBody(keyOf(c, i), value) :
+            `{${txFieldsJson},"key":"${keyOf(c, i)}","revision":-1,"durability":1}`,
+          onResponse: (status: number, text: string) => {
+            const want = options.workload === 'set' ? '"type":0' : '"type":3';
+            if (status !== 200 || !text.includes(want)) bad += 1;
+          },
+        })));
+      },
+    });
+    let done = 0;
+    load.on('response', () => { done += 1; });
+    await new Promise((r) => setTimeout(r, options.warmupMs));
+    const pids = [...nodes.map((n) => n.pid), process.pid];
+    const c0 = await Promise.all(nodes.map(counters));
+    const t0 = pids.map(threadTicks);
+    const d0 = done;
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, options.durationMs));
+    const t1 = pids.map(threadTicks);
+    const d1 = done;
+    const seconds = (performance.now() - started) / 1000;
+    const c1 = await Promise.all(nodes.map(counters));
+    await load;
+    const perSec = (d1 - d0) / seconds;
+    console.log(`threads benchmark, node ${process.version}, ${availableParallelism()} cores, ` +
+      `${options.nodes} node(s), ${options.workload}, ${options.connections} connections, ` +
+      `${options.warmupMs} ms warm-up, ${options.durationMs} ms window`);
+    console.log(`${options.workload}: ${perSec.toFixed(0)} requests/s, ` +
+      `${bad} unexpected answers over the whole run`);
+    let all = 0;
+    pids.forEach((pid, j) => {
+      const shares: string[] = [];
+      let total = 0;
+      for (const [tid, ticks] of t1[j]!) {
+        const core = (ticks - (t0[j]!.get(tid) ?? 0)) / clockTicksPerSec / seconds;
+        total += core;
+        if (core >= 0.005) shares.push(`${tid === String(pid) ? 'main' : tid} ${(core * 100).toFixed(0)}%`);
+      }
+      all += total;
+      const name = j < nodes.length ? `node ${j + 1}` : 'load';
+      console.log(`${name.padEnd(7)} ${(total * 100).toFixed(0).padStart(4)}% of a core, ` +
+        `${(total * 1e6 / perSec).toFixed(0).padStart(4)} us/request  [${shares.join(', ')}]`);
+    });
+    console.log(`all     ${(all * 100).toFixed(0).padStart(4)}%, ` +
+      `${(all * 1e6 / perSec).toFixed(0)} us of CPU per request`);
+    nodes.forEach((_, j) => {
+      const rate = (k: string): number => ((c1[j]!.get(k) ?? 0) - (c0[j]!.get(k) ?? 0)) / seconds;
+      const commits = rate('batch_entries_count');
+      const parts = [...c1[j]!.keys()].filter((k) => k.startsWith('wakeups '))
+        .map((k) => `${k} ${rate(k).toFixed(0)}`);
+      parts.push(`group commits ${commits.toFixed(0)}`,
+        `entries/commit ${(rate('batch_entries_sum') / commits).toFixed(1)}`,
+        `commit+fsync ms ${(1000 * rate('fsync_seconds_sum') / commits).toFixed(2)}`);
+      if (options.nodes > 1) {
+        for (const k of ['envelopesSent', 'envelopesReceived', 'raftItemsSent', 'requestsSent',
+          'repliesSent']) parts.push(`${k} ${rate(k).toFixed(0)}`);
+      }
+      console.log(`node ${j + 1} per s: ${parts.join(', ')}`);
+    });
+  } finally {
+    await Promise.all(nodes.map((n) => stopServer(n)));
+    for (const child of live.children) child.kill('SIGKILL');
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
