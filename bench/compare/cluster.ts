@@ -2,13 +2,16 @@
 // vs a 3-member etcd 3.4 cluster, both on loopback on this machine.
 //   npm run bench:cluster   (= npm run build && node dist/bench/compare/cluster.js)
 //   node dist/bench/compare/cluster.js --repeats 3 --duration-ms 3000 --warmup-ms 500 \
-//     --concurrency 1,16,64 --value-bytes 64 --workloads writes,reads --balance-wait-ms 30000
+//     --concurrency 1,16,64 --value-bytes 64 --workloads writes,reads --balance-wait-ms 30000 \
+//     --initial-warmup-ms 10000
 // Starts three `honu server` processes (bench/macro/honu-server.ts, each with --node-id N and
 // the same --initial-cluster over three free loopback ports, a temp data dir each, default
 // --workers), waits until every node answers GET /v1/cluster/health ready and the partition
 // leaders are spread over the nodes (GET /v1/cluster/routing on every node agreeing, leader
 // counts differing by at most one; after --balance-wait-ms it goes on and says so), then starts
-// three etcd members (bench/compare/etcd-cluster.ts). Workloads, at every --concurrency:
+// three etcd members (bench/compare/etcd-cluster.ts), then runs each workload unmeasured for
+// --initial-warmup-ms at 64 connections on both clusters (a fresh Honu node runs its first
+// ~10 s of load before V8 has compiled its hot paths). Workloads, at every --concurrency:
 //   writes  Honu REST /v1/kv/try-set durability 1 vs etcd JSON gateway /v3/kv/put
 //   reads   Honu REST /v1/kv/try-get revision -1 durability 1 vs etcd /v3/kv/range with
 //           serializable false (linearizable), over 1024 keys preloaded through node 1
@@ -44,11 +47,15 @@ const label: Record<Workload, string> = {
   writes: 'durable write', reads: 'linearizable read',
 };
 const killGraceMs = 5_000;
+const initialWarmupConnections = 64;
 
 interface ClusterOptions {
   readonly compare: Options;
   readonly workloads: readonly Workload[];
   readonly balanceWaitMs: number;
+  /** Unmeasured load on both clusters before the first row (V8 compiles Honu's hot paths in
+   *  the first ~10 s of load on 2 cores; etcd gets the same load, so both start warm). */
+  readonly initialWarmupMs: number;
 }
 
 interface Row {
@@ -69,6 +76,7 @@ function parseOptions(): ClusterOptions {
       'value-bytes': { type: 'string', default: '64' },
       'workloads': { type: 'string', default: workloads.join(',') },
       'balance-wait-ms': { type: 'string', default: '30000' },
+      'initial-warmup-ms': { type: 'string', default: '10000' },
     },
   });
   const int = (text: string, what: string, min: number): number => {
@@ -92,7 +100,8 @@ function parseOptions(): ClusterOptions {
     grpcProcs: 1, grpcWarmupMs: 0, smoke: false, // no gRPC rows here
   };
   return { compare, workloads: chosen as Workload[],
-    balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0) };
+    balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0),
+    initialWarmupMs: int(values['initial-warmup-ms'], 'initial-warmup-ms', 0) };
 }
 
 const describeBalance = (b: Balance): string => (b.counts === null
@@ -203,6 +212,17 @@ async function main(): Promise<void> {
       if (t.kind !== 'http') throw new Error('cluster rows are HTTP only');
       return { ...t, urls: rotate(urls, rep) };
     };
+    if (options.initialWarmupMs > 0) {
+      const warm: Options = { ...o, warmupMs: 0, durationMs: options.initialWarmupMs };
+      for (const w of options.workloads) {
+        await runTarget(spread(honuT[w], honuUrls, 0), initialWarmupConnections, warm, `${runId}-w`);
+        if (etcdT !== null) {
+          await runTarget(spread(etcdT[w], etcdUrls, 0), initialWarmupConnections, warm, `${runId}-w`);
+        }
+      }
+      process.stderr.write(`warmed up: ${options.initialWarmupMs} ms of each workload on each ` +
+        `cluster at ${initialWarmupConnections} connections, not measured\n`);
+    }
     for (const w of options.workloads) {
       for (const c of o.concurrency) {
         const honuRuns: Measure[] = [];
