@@ -214,10 +214,11 @@ async function main(): Promise<void> {
     };
     if (options.initialWarmupMs > 0) {
       const warm: Options = { ...o, warmupMs: 0, durationMs: options.initialWarmupMs };
+      const tag = `${runId}-w`;
       for (const w of options.workloads) {
-        await runTarget(spread(honuT[w], honuUrls, 0), initialWarmupConnections, warm, `${runId}-w`);
+        await runTarget(spread(honuT[w], honuUrls, 0), initialWarmupConnections, warm, tag);
         if (etcdT !== null) {
-          await runTarget(spread(etcdT[w], etcdUrls, 0), initialWarmupConnections, warm, `${runId}-w`);
+          await runTarget(spread(etcdT[w], etcdUrls, 0), initialWarmupConnections, warm, tag);
         }
       }
       process.stderr.write(`warmed up: ${options.initialWarmupMs} ms of each workload on each ` +

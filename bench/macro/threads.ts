@@ -162,7 +162,8 @@ async function main(): Promise<void> {
       for (const [tid, ticks] of t1[j]!) {
         const core = (ticks - (t0[j]!.get(tid) ?? 0)) / clockTicksPerSec / seconds;
         total += core;
-        if (core >= 0.005) shares.push(`${tid === String(pid) ? 'main' : tid} ${(core * 100).toFixed(0)}%`);
+        const thread = tid === String(pid) ? 'main' : tid;
+        if (core >= 0.005) shares.push(`${thread} ${(core * 100).toFixed(0)}%`);
       }
       all += total;
       const name = j < nodes.length ? `node ${j + 1}` : 'load';

@@ -69,7 +69,8 @@ async function run(mode: Mode, roundTrips: number): Promise<Result> {
     if (mode === 'doorbell') outbox.ring();
     else if (mode === 'sync') Atomics.notify(seq, 0);
     notifyMs += performance.now() - a;
-    while (Atomics.load(seq, 1) !== s) await inbox.wait(() => Atomics.load(seq, 1) === s, waitMs, 0);
+    const answered = (): boolean => Atomics.load(seq, 1) === s;
+    while (!answered()) await inbox.wait(answered, waitMs, 0);
   }
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(c0);

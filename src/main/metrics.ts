@@ -68,26 +68,25 @@ export function createMetrics(): Metrics {
       for (const depth of ringDepthSource()) this.set({ ring: depth.ring }, depth.bytes);
     },
   });
+  // Counters kept elsewhere (doorbells, the peer transport), copied in at each scrape.
+  const snapshotCounter = (name: string, help: string, label: string,
+    read: () => Iterable<readonly [string, number]>): void => {
+    new Counter({
+      name, help, labelNames: [label], registers: [registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of read()) this.inc({ [label]: value }, n);
+      },
+    });
+  };
   let wakeupSource: () => readonly ThreadWakeups[] = () => [];
-  new Counter({
-    name: 'honu_thread_wakeups_total',
-    help: 'Times a parked thread was woken through its doorbell (a restarted worker counts afresh)',
-    labelNames: ['thread'] as const, registers: [registry],
-    collect() {
-      this.reset();
-      for (const w of wakeupSource()) this.inc({ thread: w.thread }, w.count);
-    },
-  });
+  snapshotCounter('honu_thread_wakeups_total',
+    'Times a parked thread was woken through its doorbell (a restarted worker counts afresh)',
+    'thread', () => wakeupSource().map((w) => [w.thread, w.count] as const));
   let peerStatsSource: () => Readonly<Record<string, number>> = () => ({});
-  new Counter({
-    name: 'honu_peer_events_total',
-    help: 'Peer transport counters: envelopes and items sent and received, drops, dials',
-    labelNames: ['event'] as const, registers: [registry],
-    collect() {
-      this.reset();
-      for (const [event, n] of Object.entries(peerStatsSource())) this.inc({ event }, n);
-    },
-  });
+  snapshotCounter('honu_peer_events_total',
+    'Peer transport counters: envelopes and items sent and received, drops, dials',
+    'event', () => Object.entries(peerStatsSource()));
   const batchEntries = new Histogram({
     name: 'honu_writer_batch_entries', help: 'Entries per writer group commit',
     buckets: batchEntriesBuckets, registers: [registry],

@@ -282,7 +282,8 @@ export class Supervisor {
       { thread: 'writer', count: this.writerBell.notifyCount() },
     ];
     for (const slot of this.slots) {
-      if (slot.bell !== null) out.push({ thread: `worker${slot.index}`, count: slot.bell.notifyCount() });
+      if (slot.bell === null) continue;
+      out.push({ thread: `worker${slot.index}`, count: slot.bell.notifyCount() });
     }
     return out;
   }

@@ -93,7 +93,8 @@ describe('system routes', () => {
     expect(reply.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     for (const name of ['honu_requests_total', 'honu_ring_depth_bytes',
       'honu_writer_batch_entries', 'honu_writer_batch_bytes', 'honu_writer_fsync_seconds',
-      'honu_worker_restarts_total', 'honu_peer_events_total', 'honu_thread_wakeups_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+      'honu_worker_restarts_total', 'honu_peer_events_total', 'honu_thread_wakeups_total',
+      'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(reply.body).toContain(`# TYPE ${name} `);
     }
     expect(reply.body).toContain('honu_ring_depth_bytes{ring="main->worker0"} 4096');
