@@ -39,7 +39,7 @@ export interface NodeConfig {
   /** --join: a member of the running cluster to ask for admission (null: none). */
   readonly join: { readonly host: string; readonly port: number } | null;
   readonly partitions: number; // partition ids are 1..partitions
-  readonly workers: number; // partition worker threads, 1..partitions
+  readonly workers: number; // partition worker threads, 0..partitions (0: on the main thread)
   readonly checkpointEntries: number; // applied entries between checkpoints
   readonly logLevel: LogLevel;
   readonly tls: TlsConfig | null;
@@ -72,7 +72,8 @@ const serverFlags = [
   ['partitions', '--partitions <n>', 'HONU_PARTITIONS',
     `number of partitions, 1..${partitionsMax} (default ${defaultPartitions})`],
   ['workers', '--workers <n>', 'HONU_WORKERS',
-    'partition worker threads (default: cores - 1, at least 1, at most --partitions)'],
+    'partition worker threads, 0 for the partitions on the main thread (default: 0 on 2 ' +
+    'cores or fewer, else cores - 1, at most --partitions)'],
   ['checkpointEntries', '--checkpoint-entries <n>', 'HONU_CHECKPOINT_ENTRIES',
     `checkpoint a partition (and compact its log) every n applied entries, ` +
     `1..${checkpointEntriesMax} (default ${partitionCheckpointEntries})`],
@@ -256,9 +257,15 @@ function parseTls(certValue: RawValue | null, keyValue: RawValue | null): TlsCon
   return { certPath: cert.path, keyPath: key.path, cert: cert.pem, key: key.pem };
 }
 
+/** 2 cores or fewer: the partitions on the main thread (0), whose saved thread wake-ups are
+ *  worth more there than a second thread's CPU (docs/ARCHITECTURE.md); else cores - 1 threads. */
+export function defaultWorkers(cores: number, partitions: number): number {
+  return cores <= 2 ? 0 : Math.min(partitions, cores - 1);
+}
+
 function parseWorkers(value: RawValue | null, partitions: number): number {
-  if (value === null) return Math.min(partitions, Math.max(1, availableParallelism() - 1));
-  const workers = parseIntIn(value, 1, workersMax);
+  if (value === null) return defaultWorkers(availableParallelism(), partitions);
+  const workers = parseIntIn(value, 0, workersMax);
   if (workers > partitions) {
     throw new ConfigError(`${value.source} (${workers}) must not exceed the partition count ` +
       `(${partitions}): each worker owns at least one partition`);
@@ -302,6 +309,6 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
     tls: parseTls(raw.tlsCert, raw.tlsKey),
   };
   assert(config.initialCluster.some((m) => m.id === config.nodeId), 'own node missing');
-  assert(config.workers >= 1 && config.workers <= config.partitions, 'workers out of range');
+  assert(config.workers >= 0 && config.workers <= config.partitions, 'workers out of range');
   return config;
 }

@@ -1,5 +1,6 @@
 // Spawns and supervises the node's threads: one writer worker (sole RocksDB owner) and W
-// partition workers (long-lived worker_threads, not a pool). Wires their rings, routes client
+// partition workers (long-lived worker_threads, not a pool), or with W = 0 one partition host
+// on the main thread (src/main/inline-worker.ts) that it supervises the same way. Wires their rings, routes client
 // requests to the worker owning a partition, and turns a dead worker into MustRetry answers
 // while it is restarted from disk. Nothing here waits without a deadline: the node never hangs.
 import { Worker } from 'node:worker_threads';
@@ -15,6 +16,7 @@ import {
   createDoorbell, createRingBuffer, Doorbell, RingConsumer, RingProducer,
 } from '../ipc/ring.js';
 import { createWriterLink } from '../ipc/writer-client.js';
+import { InlineWorker } from './inline-worker.js';
 import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
 import { workerPath } from '../env/paths.js';
 import {
@@ -33,6 +35,7 @@ export interface SupervisorOptions {
   readonly checkpointEntries?: number;
   readonly dataDir: string;
   readonly partitions: number;
+  /** Partition worker threads; 0: every partition on the main thread (one inline host). */
   readonly workers: number;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -51,12 +54,15 @@ interface Pending {
 
 type SlotState = 'starting' | 'up' | 'down' | 'stopping';
 
+/** A partition worker thread, or the main thread's inline host, as the supervisor sees it. */
+type PartitionThread = Worker | InlineWorker;
+
 /** One partition worker and its rings, replaced wholesale when the worker restarts. */
 interface Slot {
   readonly index: number;
   readonly partitions: readonly number[];
   state: SlotState;
-  worker: Worker | null;
+  worker: PartitionThread | null;
   toWorker: RingProducer | null;
   fromWorker: RingConsumer | null;
   /** The worker's own doorbell (main and the writer ring it). */
@@ -85,6 +91,8 @@ export class Supervisor {
   private readonly writerBell = new Doorbell(this.writerDoorbell);
   private readonly reader = new FrameReader();
   private readonly slots: Slot[] = [];
+  /** Slots (partition hosts): opts.workers, or one inline host when opts.workers is 0. */
+  private readonly slotCount: number;
   private writer: Worker | null = null;
   private writerUp = false;
   private stopping = false;
@@ -99,13 +107,14 @@ export class Supervisor {
   raftDropped = 0;
 
   constructor(opts: SupervisorOptions) {
-    assert(opts.workers >= 1 && opts.workers <= opts.partitions, 'workers in 1..partitions');
+    assert(opts.workers >= 0 && opts.workers <= opts.partitions, 'workers in 0..partitions');
     this.opts = opts;
+    this.slotCount = Math.max(1, opts.workers);
     this.leaderSab = LeaderTable.create(opts.partitions);
     this.leaderTable = new LeaderTable(this.leaderSab);
-    for (let i = 0; i < opts.workers; i++) {
+    for (let i = 0; i < this.slotCount; i++) {
       this.slots.push({
-        index: i, partitions: partitionsOfWorker(i, opts.workers, opts.partitions),
+        index: i, partitions: partitionsOfWorker(i, this.slotCount, opts.partitions),
         state: 'down', worker: null, toWorker: null, fromWorker: null, bell: null, link: null,
         pending: new Map(), nextId: 1, consecutiveDeaths: 0, startedAtMs: 0, restartTimer: null,
       });
@@ -138,7 +147,7 @@ export class Supervisor {
    *  `error` (MustRetry-class codes when the worker is down, busy or slow). */
   request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply> {
     assert(partition >= 1 && partition <= this.opts.partitions, 'partition out of range');
-    const slot = this.slots[workerOfPartition(partition, this.opts.workers)];
+    const slot = this.slots[workerOfPartition(partition, this.slotCount)];
     assert(slot !== undefined, 'every partition has a slot');
     if (this.stopping) return Promise.resolve(retryReply('HONU_ERR_SHUTTING_DOWN'));
     if (slot.state !== 'up' || slot.toWorker === null) {
@@ -175,7 +184,10 @@ export class Supervisor {
     this.publishScheduled = true;
     setImmediate(() => {
       this.publishScheduled = false;
-      for (const slot of this.slots) slot.toWorker?.publish();
+      for (const slot of this.slots) {
+        slot.toWorker?.publish();
+        if (slot.worker instanceof InlineWorker) slot.worker.poke();
+      }
     });
   }
 
@@ -186,7 +198,7 @@ export class Supervisor {
     if (this.stopping) return;
     let parts: Map<number, Uint8Array>;
     try {
-      parts = splitPeerBatch(batch, (group) => workerOfPartition(group, this.opts.workers),
+      parts = splitPeerBatch(batch, (group) => workerOfPartition(group, this.slotCount),
         this.slots.map((slot) => slot.index));
     } catch (e) {
       this.raftDropped += 1;
@@ -225,11 +237,13 @@ export class Supervisor {
   private async pumpReplies(): Promise<void> {
     while (!this.stopping || this.slots.some((s) => s.pending.size > 0 && s.state !== 'down')) {
       await this.mainDoorbell.wait(() => this.hasReplies(), threadIdleWaitMs);
-      for (const slot of this.slots) {
-        slot.fromWorker?.drain((frame) => this.onReplyFrame(slot, frame));
-      }
+      for (const slot of this.slots) this.drainSlot(slot);
       if (this.stopping && this.slots.every((s) => s.state === 'down')) break;
     }
+  }
+
+  private drainSlot(slot: Slot): void {
+    slot.fromWorker?.drain((frame) => this.onReplyFrame(slot, frame));
   }
 
   private onReplyFrame(slot: Slot, frame: Uint8Array): void {
@@ -348,6 +362,10 @@ export class Supervisor {
     const writer = this.writer;
     if (writer === null || this.stopping) return;
     const ownDoorbell = createDoorbell();
+    const inline = this.opts.workers === 0;
+    // Inline, main and the host call each other (poke, drainSlot): their producers ring
+    // doorbells nobody waits on. The writer still rings the host's own doorbell.
+    const quietBell = inline ? createDoorbell() : null;
     const fromMain = createRingBuffer(mainRingBytes);
     const toMain = createRingBuffer(mainRingBytes);
     const link = createWriterLink(slot.index, ownDoorbell);
@@ -356,13 +374,16 @@ export class Supervisor {
       workerIndex: slot.index, nodeId: this.opts.nodeId, partitions: slot.partitions,
       voters: this.opts.voters ?? [this.opts.nodeId],
       checkpointEntries: this.opts.checkpointEntries ?? partitionCheckpointEntries,
-      ownDoorbell, fromMain, toMain, mainDoorbell: this.mainDoorbellSab,
+      ownDoorbell, fromMain, toMain, mainDoorbell: quietBell ?? this.mainDoorbellSab,
       toWriter: link.inbound, fromWriter: link.outbound, writerDoorbell: this.writerDoorbell,
       leaderTable: this.leaderSab,
     };
-    const worker = new Worker(workerPath('partition-worker'), { workerData: data });
+    const worker: PartitionThread = inline
+      ? new InlineWorker(data, () => { if (slot.worker === worker) this.drainSlot(slot); })
+      : new Worker(workerPath('partition-worker'), { workerData: data });
     Object.assign(slot, {
-      state: 'starting', worker, link, toWorker: new RingProducer(fromMain, ownDoorbell),
+      state: 'starting', worker, link,
+      toWorker: new RingProducer(fromMain, quietBell ?? ownDoorbell),
       bell: new Doorbell(ownDoorbell),
       fromWorker: new RingConsumer(toMain), startedAtMs: Date.now(), restartTimer: null,
     });
@@ -388,7 +409,7 @@ export class Supervisor {
     this.opts.log.info({ worker: slot.index, partitions: slot.partitions.length }, 'worker ready');
   }
 
-  private onWorkerExit(slot: Slot, worker: Worker, code: number): void {
+  private onWorkerExit(slot: Slot, worker: PartitionThread, code: number): void {
     if (slot.worker !== worker) return; // an older incarnation
     slot.worker = null;
     this.markDown(slot, 'the partition worker died');
@@ -471,7 +492,7 @@ export class Supervisor {
 }
 
 /** Resolves on the worker's first `{type}` message; rejects on exit, 'fatal' or timeout. */
-function waitForEvent(worker: Worker, type: string, timeoutMs: number,
+function waitForEvent(worker: PartitionThread, type: string, timeoutMs: number,
   name: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => finish(new Error(`${name}: no '${type}' within ${timeoutMs} ms`)),
@@ -494,7 +515,7 @@ function waitForEvent(worker: Worker, type: string, timeoutMs: number,
 }
 
 /** Waits for a worker to exit by itself, terminating it when the time is up. */
-async function exitWithin(worker: Worker, timeoutMs: number): Promise<void> {
+async function exitWithin(worker: PartitionThread, timeoutMs: number): Promise<void> {
   if (worker.threadId === -1) return; // already exited
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let timer: NodeJS.Timeout | undefined;

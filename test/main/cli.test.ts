@@ -52,7 +52,7 @@ describe('runCli (in process)', () => {
   test('bad environment values are usage errors too', async () => {
     const run = capture({ HONU_WORKERS: 'many' });
     expect(await runCli(['server'], run.io)).toEqual({ exitCode: 2 });
-    expect(run.err).toEqual(['honu: HONU_WORKERS must be an integer in 1..256 (got "many")\n']);
+    expect(run.err).toEqual(['honu: HONU_WORKERS must be an integer in 0..256 (got "many")\n']);
   });
 });
 

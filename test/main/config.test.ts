@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { partitionsMax } from '../../src/limits.js';
-import { ConfigError, parseServerArgs } from '../../src/main/config.js';
+import { ConfigError, defaultWorkers, parseServerArgs } from '../../src/main/config.js';
 
 const tlsDir = join(import.meta.dirname, '..', 'fixtures', 'tls');
 const certPath = join(tlsDir, 'cert.pem');
@@ -29,7 +29,8 @@ function errorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 describe('defaults', () => {
   test('no flags: one node alone on 2070 with data in ./data', () => {
     const config = parseServerArgs([], {});
-    const workers = Math.min(8, Math.max(1, availableParallelism() - 1));
+    const cores = availableParallelism();
+    const workers = cores <= 2 ? 0 : Math.min(8, cores - 1);
     expect(config).toEqual({
       host: '0.0.0.0', port: 2070, nodeId: 1, partitions: 8, workers, logLevel: 'info',
       dataDir: resolve('data'), tls: null, checkpointEntries: 20_000, join: null,
@@ -58,8 +59,13 @@ describe('defaults', () => {
     expect(config.initialCluster).toEqual([{ id: 7, host: '10.1.2.3', port: 3000 }]);
   });
 
-  test('workers never exceed partitions', () => {
-    expect(parseServerArgs(['--partitions', '1'], {}).workers).toBe(1);
+  test('default workers: 0 (the main thread) on 2 cores or fewer, else cores - 1 <= partitions', () => {
+    expect([1, 2].map((c) => defaultWorkers(c, 8))).toEqual([0, 0]);
+    expect([3, 4, 16].map((c) => defaultWorkers(c, 8))).toEqual([2, 3, 8]);
+    expect(defaultWorkers(16, 1)).toBe(1);
+    expect(parseServerArgs(['--partitions', '1'], {}).workers)
+      .toBe(defaultWorkers(availableParallelism(), 1));
+    expect(parseServerArgs(['--workers', '0'], {}).workers).toBe(0);
   });
 });
 
@@ -141,7 +147,7 @@ describe('bad input: one line, naming what is wrong', () => {
     expect(errorOf(['--node-id', '0'])).toMatch(/--node-id must be an integer in 1\.\./);
     expect(errorOf(['--partitions', '0'])).toMatch(/--partitions must be an integer in 1\.\.4096/);
     expect(errorOf(['--partitions', '4097'])).toMatch(/--partitions/);
-    expect(errorOf(['--workers', '0'])).toMatch(/--workers must be/);
+    expect(errorOf(['--workers', '-1'])).toMatch(/--workers must be an integer in 0\.\./);
     expect(errorOf(['--partitions', '2', '--workers', '3'])).toMatch(/must not exceed/);
     expect(errorOf(['--port', 'a\nb'])).toMatch(/"a\\nb"/);
   });
