@@ -51,8 +51,10 @@ export function noteProblem(server: Server, problem: ServerProblem): void {
 export async function startServer(extraArgs: readonly string[] = []): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'honu-bench-kahuna-'));
   live.dataDirs.add(dataDir);
+  // HONU_BENCH_NODE_ARGS: node flags for the servers (profiling: "--cpu-prof --cpu-prof-dir=d").
+  const nodeArgs = (process.env['HONU_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const proc = spawn(process.execPath,
-    [join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
+    [...nodeArgs, join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
       '--data-dir', dataDir, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   live.children.add(proc);

@@ -107,7 +107,7 @@ export async function runJepsen(options: RunOptions): Promise<RunResult> {
   let crashes: UnexpectedExit[] = [];
   const logs = new Map<number, string[]>();
   try {
-    cluster = await startCluster({ nodes: options.nodes ?? 3, workers: 1, proxies: true,
+    cluster = await startCluster({ nodes: options.nodes ?? 3, proxies: true,
       logLinesKept: 2_000, readyTimeoutMs: 60_000 });
     const workload = makeWorkload(name, { cluster, prng: prng.fork('workload'), clock,
       clients: options.clients ?? 5, callTimeoutMs: options.callTimeoutMs ?? 3_000,

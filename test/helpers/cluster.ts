@@ -42,7 +42,8 @@ export interface ClusterOptions {
   readonly nodes?: number;
   /** --partitions for every node; default: honu's own default. */
   readonly partitions?: number;
-  /** --workers for every node. Default 1 (several nodes share the machine). */
+  /** --workers for every node. Default: honu's own (0, the partitions on the main thread, on
+   *  2 cores or fewer: several nodes share the machine). */
   readonly workers?: number;
   /** --log-level for every node. Default info (a few lines per start and stop). */
   readonly logLevel?: string;
@@ -976,7 +977,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         '--node-id', String(id), '--initial-cluster', initialCluster(id),
         '--host', loopback, '--port', String(portOf(id)),
         '--data-dir', join(rootDir, `node-${id}`),
-        '--workers', String(options.workers ?? 1),
+        ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
         ...(options.partitions === undefined ? [] : ['--partitions', String(options.partitions)]),
         '--log-level', options.logLevel ?? 'info',
         ...(typeof extra === 'function' ? extra(id) : extra ?? []),
