@@ -118,7 +118,8 @@ export function startPartitionHost(data: PartitionWorkerData,
       schedulePublish();
       return;
     }
-    toMain.write(frame).then(schedulePublish, (e: unknown) => fail(`raft batch lost: ${String(e)}`));
+    toMain.write(frame).then(schedulePublish,
+      (e: unknown) => fail(`raft batch lost: ${String(e)}`));
   }
 
   function asErrorData(e: unknown): ErrorData {

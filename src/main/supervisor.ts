@@ -1,8 +1,9 @@
 // Spawns and supervises the node's threads: one writer worker (sole RocksDB owner) and W
 // partition workers (long-lived worker_threads, not a pool), or with W = 0 one partition host
-// on the main thread (src/main/inline-worker.ts) that it supervises the same way. Wires their rings, routes client
-// requests to the worker owning a partition, and turns a dead worker into MustRetry answers
-// while it is restarted from disk. Nothing here waits without a deadline: the node never hangs.
+// on the main thread (src/main/inline-worker.ts) that it supervises the same way. Wires their
+// rings, routes client requests to the worker owning a partition, and turns a dead worker into
+// MustRetry answers while it is restarted from disk. Nothing here waits without a deadline:
+// the node never hangs.
 import { Worker } from 'node:worker_threads';
 import { assert } from '../assert.js';
 import { errorCodeOf, errorData, type ErrorData } from '../errors.js';

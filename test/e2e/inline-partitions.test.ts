@@ -56,7 +56,7 @@ describe('partitions on the main thread (--workers 0)', () => {
     expect((await getJson(`${url}/v1/cluster/health`)).status).toBe(200);
   });
 
-  it('answers MustRetry while a terminated host restarts, then serves its restored state', async () => {
+  it('answers MustRetry while a killed host restarts, then serves restored state', async () => {
     const node = t!;
     const ping = () => postJson(`${node.url}/v1/honu/ping`, { partition: 1, durable: true });
     const before = (await ping()).json.count as number;
