@@ -4,7 +4,9 @@
 // (src/core/partition/partition-core.ts), owns the Raft tick timer and the loop (drain writer
 // ring -> drain main ring -> one core turn -> one publish per ring). It never blocks: it waits
 // with Doorbell.wait (Atomics.waitAsync), so its timers (and, inline, the main thread's event
-// loop) keep running. The rings and doorbells are the same on a thread and inline.
+// loop) keep running. The writer ring and doorbells are the same on a thread and inline; inline,
+// client requests, replies and Raft batches between main and host are handed over as plain
+// values (request, raft, env.outbox) instead of ring frames: the same order, no codec, no copy.
 import { assert } from '../src/assert.js';
 import { errorData, errorId, type ErrorData } from '../src/errors.js';
 import { encodeClientReply, encodeRaftMessage, FrameReader, Body } from '../src/ipc/frames.js';
@@ -42,7 +44,21 @@ export interface PartitionHostEnv {
   /** Inline only: called after each publish to the main ring, so the main thread drains it
    *  at once instead of through its doorbell. */
   published?(): void;
+  /** Inline only: replies and outgoing Raft batches go here instead of into the main ring. */
+  outbox?: HostOutbox;
 }
+
+/** Inline only: what the host hands the main thread directly (no ring frame). */
+export interface HostOutbox {
+  reply(id: number, error: ErrorData | null, payload: Uint8Array): void;
+  raft(to: number, batch: Uint8Array): void;
+}
+
+/** Inline only: what the main thread handed the host, handled in its next round in this order. */
+type InboxItem =
+  | { readonly kind: 'request'; readonly id: number; readonly partition: number;
+    readonly op: number; readonly payload: Uint8Array }
+  | { readonly kind: 'raft'; readonly peer: number; readonly batch: Uint8Array | null };
 
 export interface PartitionHost {
   /** Stop taking requests, finish what is in flight, post 'closed', then exit(0). */
@@ -52,6 +68,12 @@ export interface PartitionHost {
   /** Inline only: run one round now (the main thread just published requests), instead of
    *  waiting for the doorbell's wake-up task. */
   poke(): void;
+  /** Inline only: one client request (answered through env.outbox.reply), handled in the next
+   *  round, in order with raft(). */
+  request(id: number, partition: number, op: number, payload: Uint8Array): void;
+  /** Inline only: a peer's encoded PeerBatch for this host, or with `batch` null the news that
+   *  `peer` is unreachable. */
+  raft(peer: number, batch: Uint8Array | null): void;
 }
 
 export function startPartitionHost(data: PartitionWorkerData,
@@ -69,6 +91,8 @@ export function startPartitionHost(data: PartitionWorkerData,
   const pings = new Map<number, PartitionState>();
   const empty = new Uint8Array(0);
   const pingCounterKey = new TextEncoder().encode(PING_COUNTER_NAME);
+  const outbox = env.outbox;
+  let inbox: InboxItem[] = [];
 
   let core: PartitionCore | null = null;
   let stopping = false;
@@ -100,6 +124,10 @@ export function startPartitionHost(data: PartitionWorkerData,
   }
 
   function reply(id: number, error: ErrorData | null, payload: Uint8Array): void {
+    if (outbox !== undefined) {
+      if (!dead) outbox.reply(id, error, payload);
+      return;
+    }
     const frame = encodeClientReply({
       id, code: error === null ? 0 : errorId(error.code), detail: error?.detail ?? '', payload,
     });
@@ -113,6 +141,10 @@ export function startPartitionHost(data: PartitionWorkerData,
 
   /** Raft traffic to the main thread's peer transport. Never dropped here: a full ring waits. */
   function sendRaft(to: number, batch: Uint8Array): void {
+    if (outbox !== undefined) {
+      if (!dead) outbox.raft(to, batch);
+      return;
+    }
     const frame = encodeRaftMessage({ peer: to, data: batch, unreachable: false });
     if (toMain.tryWrite(frame)) {
       schedulePublish();
@@ -171,25 +203,22 @@ export function startPartitionHost(data: PartitionWorkerData,
     });
   }
 
-  function onRequest(req: ClientRequest): void {
-    const id = req.id();
+  function onRequest(id: number, partition: number, op: number, payload: Uint8Array): void {
     if (stopping) return reply(id, errorData('HONU_ERR_SHUTTING_DOWN'), empty);
-    const op = req.op();
-    const partition = req.partition();
     if (isKahunaOp(op) && core !== null) {
-      return core.onRequest(id, partition, op, req.payloadArray() ?? empty, Date.now());
+      return core.onRequest(id, partition, op, payload, Date.now());
     }
     const state = pings.get(partition);
     if (state === undefined || core === null) {
       return reply(id, errorData('HONU_ERR_MUST_RETRY', `partition ${partition} not here`), empty);
     }
     switch (op) {
-      case Op.Ping: return reply(id, null, req.payloadArray() ?? empty);
+      case Op.Ping: return reply(id, null, payload);
       case Op.PingDurable: return onPingDurable(id, state);
       case Op.SnapshotBytes: return reply(id, null, state.snapshotBytes());
       case Op.ConfChange: {
-        const p = req.payloadArray();
-        if (p === null || p.length < 5 || p[0]! > 2) {
+        const p = payload;
+        if (p.length < 5 || p[0]! > 2) {
           return reply(id, errorData('HONU_ERR_INVALID_INPUT', 'bad membership change'), empty);
         }
         const node = new DataView(p.buffer, p.byteOffset, 5).getUint32(1, true);
@@ -197,8 +226,8 @@ export function startPartitionHost(data: PartitionWorkerData,
         return core.proposeMembership(id, partition, p[0] as 0 | 1 | 2, node, context);
       }
       case Op.TransferLeader: {
-        const to = req.payloadArray();
-        const target = to !== null && to.length === 4
+        const to = payload;
+        const target = to.length === 4
           ? new DataView(to.buffer, to.byteOffset, 4).getUint32(0, true) : 0;
         const started = core.transferLeader(partition, target);
         return reply(id, null, Uint8Array.of(started ? 1 : 0));
@@ -216,7 +245,26 @@ export function startPartitionHost(data: PartitionWorkerData,
       return;
     }
     assert(decoded.kind === Body.ClientRequest, 'main ring carries ClientRequest frames');
-    onRequest(decoded.body);
+    const req: ClientRequest = decoded.body;
+    onRequest(req.id(), req.partition(), req.op(), req.payloadArray() ?? empty);
+  }
+
+  /** Inline: up to workerDrainFramesMax handed-over items, in the order they came. */
+  function drainInbox(): void {
+    if (inbox.length === 0) return;
+    let items = inbox;
+    if (items.length > workerDrainFramesMax) {
+      inbox = items.slice(workerDrainFramesMax);
+      items = items.slice(0, workerDrainFramesMax);
+    } else {
+      inbox = [];
+    }
+    for (const item of items) {
+      if (dead) return;
+      if (item.kind === 'request') onRequest(item.id, item.partition, item.op, item.payload);
+      else if (item.batch === null) core?.reportUnreachable(item.peer);
+      else core?.onRaft(item.batch);
+    }
   }
 
   function onWriterFrame(frame: Uint8Array): void {
@@ -225,7 +273,7 @@ export function startPartitionHost(data: PartitionWorkerData,
   }
 
   function hasWork(): boolean {
-    return fromMain.hasData() || fromWriter.hasData();
+    return inbox.length > 0 || fromMain.hasData() || fromWriter.hasData();
   }
 
   /** Every key of [start, end) from the writer, following `more` across pages. */
@@ -335,6 +383,7 @@ export function startPartitionHost(data: PartitionWorkerData,
   function round(): void {
     fromWriter.drain(onWriterFrame);
     fromMain.drain(onMainFrame, workerDrainFramesMax);
+    drainInbox();
     turn();
     publishToMain();
   }
@@ -383,9 +432,16 @@ export function startPartitionHost(data: PartitionWorkerData,
         fail(String(e));
       }
     },
+    request(id: number, partition: number, op: number, payload: Uint8Array): void {
+      if (!dead) inbox.push({ kind: 'request', id, partition, op, payload });
+    },
+    raft(peer: number, batch: Uint8Array | null): void {
+      if (!dead) inbox.push({ kind: 'raft', peer, batch });
+    },
     terminate(): void {
       if (dead) return;
       dead = true;
+      inbox = [];
       stopping = true;
       clearInterval(ticker);
       core = null;

@@ -1,5 +1,6 @@
 // A partition "worker" on the main thread (--workers 0): the same host as a partition worker
-// thread (workers/partition-host.ts), the same rings and doorbells, but no thread. On a node
+// thread (workers/partition-host.ts) and the same writer ring, but no thread, and no ring between
+// main and host: requests, replies and Raft batches pass as plain values. On a node
 // with few cores this saves the two thread wake-ups of every request (main -> worker ->
 // main), which cost more than the request's own work there (docs/ARCHITECTURE.md, "Partitions
 // on the main thread"). It looks to the supervisor like a worker_threads Worker: the events
@@ -7,7 +8,9 @@
 // postMessage for the control path, and terminate().
 import { EventEmitter } from 'node:events';
 import type { PartitionEvent, PartitionWorkerData } from '../ipc/partition-protocol.js';
-import { startPartitionHost, type PartitionHost } from '../../workers/partition-host.js';
+import {
+  startPartitionHost, type HostOutbox, type PartitionHost,
+} from '../../workers/partition-host.js';
 
 export class InlineWorker extends EventEmitter {
   private readonly host: PartitionHost;
@@ -16,14 +19,25 @@ export class InlineWorker extends EventEmitter {
   threadId = 0;
 
   /** `data.mainDoorbell` and the doorbell of the supervisor's producer to this host should be
-   *  ones nobody waits on: the two sides call each other instead (poke, onPublished). */
-  constructor(data: PartitionWorkerData, onPublished: () => void) {
+   *  ones nobody waits on: the two sides call each other instead (poke, onPublished, outbox). */
+  constructor(data: PartitionWorkerData, onPublished: () => void, outbox: HostOutbox) {
     super();
     this.host = startPartitionHost(data, {
       post: (event: PartitionEvent) => setImmediate(() => this.emit('message', event)),
       exit: (code: number) => this.exited(code),
       published: onPublished,
+      outbox,
     });
+  }
+
+  /** One client request, handled in the next round (poke); answered through outbox.reply. */
+  request(id: number, partition: number, op: number, payload: Uint8Array): void {
+    this.host.request(id, partition, op, payload);
+  }
+
+  /** A peer's Raft batch for this host (null: the peer is unreachable), in the next round. */
+  raft(peer: number, batch: Uint8Array | null): void {
+    this.host.raft(peer, batch);
   }
 
   /** The supervisor published requests to this host: run a round now. */

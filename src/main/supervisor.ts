@@ -78,6 +78,14 @@ interface Slot {
 
 const emptyPayload = new Uint8Array(0);
 
+/** Room for a ClientRequest frame's own fields: below this a payload surely fits its frame. */
+const inlineFrameSlackBytes = 256;
+
+function tooLargeReply(frame: Uint8Array, ring: RingProducer): WorkerReply {
+  return retryReply('HONU_ERR_INVALID_INPUT',
+    `request of ${frame.length} bytes exceeds the ${ring.frameBytesMax}-byte frame limit`);
+}
+
 function retryReply(code: ErrorData['code'], detail?: string): WorkerReply {
   return { error: errorData(code, detail), payload: emptyPayload };
 }
@@ -167,16 +175,38 @@ export class Supervisor {
     payload: Uint8Array): Promise<WorkerReply> {
     const id = slot.nextId;
     slot.nextId = slot.nextId === 0xffff_ffff ? 1 : slot.nextId + 1;
-    const frame = encodeClientRequest({ id, partition, op, payload });
-    if (frame.length > ring.frameBytesMax) {
-      return Promise.resolve(retryReply('HONU_ERR_INVALID_INPUT',
-        `request of ${frame.length} bytes exceeds the ${ring.frameBytesMax}-byte frame limit`));
+    const host = slot.worker;
+    if (host instanceof InlineWorker) {
+      // Handed over as it is; the size bound is a worker thread's (the frame it would take).
+      if (payload.length + inlineFrameSlackBytes > ring.frameBytesMax) {
+        const tooLarge = this.frameTooLarge(ring, id, partition, op, payload);
+        if (tooLarge !== null) return Promise.resolve(tooLarge);
+      }
+      host.request(id, partition, op, payload);
+    } else {
+      const frame = encodeClientRequest({ id, partition, op, payload });
+      if (frame.length > ring.frameBytesMax) return Promise.resolve(tooLargeReply(frame, ring));
+      if (!ring.tryWrite(frame)) return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
     }
-    if (!ring.tryWrite(frame)) return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
     this.schedulePublish();
     return new Promise<WorkerReply>((resolve) => {
       slot.pending.set(id, { resolve, deadlineMs: Date.now() + workerRequestTimeoutMs });
     });
+  }
+
+  private frameTooLarge(ring: RingProducer, id: number, partition: number, op: number,
+    payload: Uint8Array): WorkerReply | null {
+    const frame = encodeClientRequest({ id, partition, op, payload });
+    return frame.length > ring.frameBytesMax ? tooLargeReply(frame, ring) : null;
+  }
+
+  /** An inline host's answer (outbox.reply): as a reply frame's, without the frame. */
+  private onDirectReply(slot: Slot, id: number, error: ErrorData | null,
+    payload: Uint8Array): void {
+    const pending = slot.pending.get(id);
+    if (pending === undefined) return; // answered MustRetry already (timeout)
+    slot.pending.delete(id);
+    pending.resolve({ error, payload });
   }
 
   /** Requests made in one turn share one publish per ring. */
@@ -197,6 +227,17 @@ export class Supervisor {
    *  worker is down or its ring is full: Raft retransmits. */
   deliverRaft(from: number, batch: Uint8Array): void {
     if (this.stopping) return;
+    const only = this.slots.length === 1 ? this.slots[0]! : null;
+    if (only !== null && only.worker instanceof InlineWorker) {
+      // One host owns every group here: no split (it decodes and checks the batch itself).
+      if (only.state === 'down') {
+        this.raftDropped += 1;
+        return;
+      }
+      only.worker.raft(from, batch);
+      this.schedulePublish();
+      return;
+    }
     let parts: Map<number, Uint8Array>;
     try {
       parts = splitPeerBatch(batch, (group) => workerOfPartition(group, this.slotCount),
@@ -215,7 +256,14 @@ export class Supervisor {
   reportUnreachable(peer: number): void {
     if (this.stopping) return;
     const frame = encodeRaftMessage({ peer, data: new Uint8Array(0), unreachable: true });
-    for (const slot of this.slots) this.toWorkerRaft(slot.index, frame);
+    for (const slot of this.slots) {
+      if (slot.worker instanceof InlineWorker) {
+        if (slot.state !== 'down') slot.worker.raft(peer, null);
+        this.schedulePublish();
+      } else {
+        this.toWorkerRaft(slot.index, frame);
+      }
+    }
   }
 
   private toWorkerRaft(index: number, frame: Uint8Array): void {
@@ -380,7 +428,14 @@ export class Supervisor {
       leaderTable: this.leaderSab,
     };
     const worker: PartitionThread = inline
-      ? new InlineWorker(data, () => { if (slot.worker === worker) this.drainSlot(slot); })
+      ? new InlineWorker(data, () => { if (slot.worker === worker) this.drainSlot(slot); }, {
+        reply: (id, error, payload) => {
+          if (slot.worker === worker) this.onDirectReply(slot, id, error, payload);
+        },
+        raft: (to, batch) => {
+          if (slot.worker === worker) this.onRaftOut?.(to, batch);
+        },
+      })
       : new Worker(workerPath('partition-worker'), { workerData: data });
     Object.assign(slot, {
       state: 'starting', worker, link,
