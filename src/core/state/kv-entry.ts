@@ -24,6 +24,8 @@ export interface KvEntry {
   /** Ascending by revision, 1..kvRevisionsRetainedMax long; the last is the current one. */
   readonly revisions: readonly KvRevision[];
   readonly lastUsed: Hlc;
+  /** Value bytes of every revision but the current one (what kvArchiveBytesMax bounds). */
+  readonly archivedBytes: number;
 }
 
 const entryFormat = 1;
@@ -74,31 +76,60 @@ export function visibleRevision(entry: KvEntry, readTs: Hlc, now: Hlc): KvRevisi
 
 /** Appends `next` as the new current revision, then prunes the oldest past the cap. */
 export function withRevision(entry: KvEntry | undefined, next: KvRevision, now: Hlc): KvEntry {
-  const revs = entry === undefined ? [] : entry.revisions.slice();
-  const prev = revs[revs.length - 1];
+  const old = entry === undefined ? noRevisions : entry.revisions;
+  const prev = old[old.length - 1];
+  let archivedBytes = entry === undefined ? 0 : entry.archivedBytes;
   if (prev !== undefined) {
     assert(next.revision === prev.revision + 1, 'revisions grow by one');
-    if (!prev.archived) revs[revs.length - 1] = { ...prev, value: null };
   } else {
     assert(next.revision === 0, 'the first revision is 0');
   }
+  // The oldest revisions past kvRevisionsRetainedMax go; the rest are copied once, in order.
+  let from = Math.max(0, old.length + 1 - kvRevisionsRetainedMax);
+  for (let i = 0; i < from; i++) archivedBytes -= old[i]!.value?.length ?? 0;
+  const revs: KvRevision[] = [];
+  for (let i = from; i < old.length - 1; i++) revs.push(old[i]!);
+  if (prev !== undefined && old.length - 1 >= from) {
+    // The superseded revision keeps its value only if archived (a NOREV one becomes a
+    // value-less placeholder).
+    const kept = prev.archived ? prev : withoutValue(prev);
+    archivedBytes += kept.value?.length ?? 0;
+    revs.push(kept);
+  }
   revs.push(next);
-  while (revs.length > kvRevisionsRetainedMax) revs.shift();
   // History is also capped in bytes, so one key's record (all its revisions) stays well under
   // a writer frame at checkpoints; the current revision always stays.
-  let archivedBytes = 0;
-  for (let i = 0; i < revs.length - 1; i++) archivedBytes += revs[i]!.value?.length ?? 0;
-  while (revs.length > 1 && archivedBytes > kvArchiveBytesMax) {
-    archivedBytes -= revs.shift()!.value?.length ?? 0;
+  if (archivedBytes > kvArchiveBytesMax) {
+    from = 0;
+    while (revs.length - from > 1 && archivedBytes > kvArchiveBytesMax) {
+      archivedBytes -= revs[from++]!.value?.length ?? 0;
+    }
+    revs.splice(0, from);
   }
-  return { revisions: revs, lastUsed: now };
+  return { revisions: revs, lastUsed: now, archivedBytes };
+}
+
+const noRevisions: readonly KvRevision[] = [];
+
+function withoutValue(rev: KvRevision): KvRevision {
+  return { revision: rev.revision, value: null, state: rev.state, expires: rev.expires,
+    lastModified: rev.lastModified, archived: rev.archived };
+}
+
+/** Value bytes of every revision but the last. */
+function archivedBytesOf(revs: readonly KvRevision[]): number {
+  let bytes = 0;
+  for (let i = 0; i < revs.length - 1; i++) bytes += revs[i]!.value?.length ?? 0;
+  return bytes;
 }
 
 /** The current revision with a new expiry (extend keeps the revision, wire.md 4.2). */
 export function withExpiry(entry: KvEntry, expires: Hlc, now: Hlc): KvEntry {
   const revs = entry.revisions.slice();
-  revs[revs.length - 1] = { ...currentOf(entry), expires };
-  return { revisions: revs, lastUsed: now };
+  const cur = currentOf(entry);
+  revs[revs.length - 1] = { revision: cur.revision, value: cur.value, state: cur.state, expires,
+    lastModified: cur.lastModified, archived: cur.archived };
+  return { revisions: revs, lastUsed: now, archivedBytes: entry.archivedBytes };
 }
 
 export function newRevision(revision: number, value: Uint8Array | null, expires: Hlc,
@@ -143,5 +174,5 @@ export function decodeKvEntry(bytes: Uint8Array): KvEntry {
     });
   }
   r.end();
-  return { revisions, lastUsed };
+  return { revisions, lastUsed, archivedBytes: archivedBytesOf(revisions) };
 }
