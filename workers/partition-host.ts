@@ -74,6 +74,9 @@ export interface PartitionHost {
   /** Inline only: a peer's encoded PeerBatch for this host, or with `batch` null the news that
    *  `peer` is unreachable. */
   raft(peer: number, batch: Uint8Array | null): void;
+  /** Inline only: payload bytes handed over and not yet handled (the supervisor bounds it as
+   *  a worker's ring is bounded). */
+  queuedBytes(): number;
 }
 
 export function startPartitionHost(data: PartitionWorkerData,
@@ -93,6 +96,7 @@ export function startPartitionHost(data: PartitionWorkerData,
   const pingCounterKey = new TextEncoder().encode(PING_COUNTER_NAME);
   const outbox = env.outbox;
   let inbox: InboxItem[] = [];
+  let inboxBytes = 0;
 
   let core: PartitionCore | null = null;
   let stopping = false;
@@ -258,9 +262,11 @@ export function startPartitionHost(data: PartitionWorkerData,
       items = items.slice(0, workerDrainFramesMax);
     } else {
       inbox = [];
+      inboxBytes = 0;
     }
     for (const item of items) {
       if (dead) return;
+      inboxBytes -= item.kind === 'request' ? item.payload.length : item.batch?.length ?? 0;
       if (item.kind === 'request') onRequest(item.id, item.partition, item.op, item.payload);
       else if (item.batch === null) core?.reportUnreachable(item.peer);
       else core?.onRaft(item.batch);
@@ -433,10 +439,17 @@ export function startPartitionHost(data: PartitionWorkerData,
       }
     },
     request(id: number, partition: number, op: number, payload: Uint8Array): void {
-      if (!dead) inbox.push({ kind: 'request', id, partition, op, payload });
+      if (dead) return;
+      inbox.push({ kind: 'request', id, partition, op, payload });
+      inboxBytes += payload.length;
     },
     raft(peer: number, batch: Uint8Array | null): void {
-      if (!dead) inbox.push({ kind: 'raft', peer, batch });
+      if (dead) return;
+      inbox.push({ kind: 'raft', peer, batch });
+      inboxBytes += batch?.length ?? 0;
+    },
+    queuedBytes(): number {
+      return inboxBytes;
     },
     terminate(): void {
       if (dead) return;

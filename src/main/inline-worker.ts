@@ -35,6 +35,11 @@ export class InlineWorker extends EventEmitter {
     this.host.request(id, partition, op, payload);
   }
 
+  /** Bytes handed over and not yet handled. */
+  queuedBytes(): number {
+    return this.host.queuedBytes();
+  }
+
   /** A peer's Raft batch for this host (null: the peer is unreachable), in the next round. */
   raft(peer: number, batch: Uint8Array | null): void {
     this.host.raft(peer, batch);

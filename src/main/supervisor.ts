@@ -78,6 +78,9 @@ interface Slot {
 
 const emptyPayload = new Uint8Array(0);
 
+/** What an inline host may hold handed over and not yet handled: a worker thread's ring. */
+const inlineQueuedBytesMax = mainRingBytes;
+
 /** Room for a ClientRequest frame's own fields: below this a payload surely fits its frame. */
 const inlineFrameSlackBytes = 256;
 
@@ -182,6 +185,9 @@ export class Supervisor {
         const tooLarge = this.frameTooLarge(ring, id, partition, op, payload);
         if (tooLarge !== null) return Promise.resolve(tooLarge);
       }
+      if (host.queuedBytes() + payload.length > inlineQueuedBytesMax) {
+        return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
+      }
       host.request(id, partition, op, payload);
     } else {
       const frame = encodeClientRequest({ id, partition, op, payload });
@@ -230,7 +236,8 @@ export class Supervisor {
     const only = this.slots.length === 1 ? this.slots[0]! : null;
     if (only !== null && only.worker instanceof InlineWorker) {
       // One host owns every group here: no split (it decodes and checks the batch itself).
-      if (only.state === 'down') {
+      if (only.state === 'down' ||
+        only.worker.queuedBytes() + batch.length > inlineQueuedBytesMax) {
         this.raftDropped += 1;
         return;
       }

@@ -2,6 +2,7 @@
 // rings, writer and supervision as worker threads. Real sockets, a real writer thread and fsync.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Op } from '../../src/ipc/ops.js';
+import { mainRingBytes } from '../../src/limits.js';
 import {
   eventually, getJson, postJson, removeDir, startTestNode, tempDataDir, type TestNode,
 } from '../helpers/node.js';
@@ -54,6 +55,21 @@ describe('partitions on the main thread (--workers 0)', () => {
       compareValue: null, compareRevision: 0, expiresMs: 0, flags: 0, durability: 1 });
     expect(bad.json.type).toBe(100); // InvalidInput, not a crash
     expect((await getJson(`${url}/v1/cluster/health`)).status).toBe(200);
+  });
+
+  it('hands requests over without ring frames, with the same bounds as a worker thread', async () => {
+    const sup = t!.node.supervisor;
+    const echo = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+    const pong = await sup.request(2, Op.Ping, echo);
+    expect(pong.error).toBeNull();
+    expect([...pong.payload]).toEqual([...echo]);
+    // A worker thread's ring frame holds at most half the ring: a larger request is refused
+    // as bad input there, and so it is inline, never queued.
+    const huge = await sup.request(2, Op.Ping, new Uint8Array(mainRingBytes / 2 + 1));
+    expect(huge.error?.code).toBe('HONU_ERR_INVALID_INPUT');
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+      sup.request(1 + (i % 4), Op.Ping, Uint8Array.of(i))));
+    expect(answers.map((a) => a.payload[0])).toEqual(answers.map((_, i) => i));
   });
 
   it('answers MustRetry while a killed host restarts, then serves restored state', async () => {
