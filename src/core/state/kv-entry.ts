@@ -92,7 +92,7 @@ export function withRevision(entry: KvEntry | undefined, next: KvRevision, now: 
   if (prev !== undefined && old.length - 1 >= from) {
     // The superseded revision keeps its value only if archived (a NOREV one becomes a
     // value-less placeholder).
-    const kept = prev.archived ? prev : withoutValue(prev);
+    const kept = prev.archived ? prev : revisionWith(prev, null, prev.expires);
     archivedBytes += kept.value?.length ?? 0;
     revs.push(kept);
   }
@@ -111,8 +111,9 @@ export function withRevision(entry: KvEntry | undefined, next: KvRevision, now: 
 
 const noRevisions: readonly KvRevision[] = [];
 
-function withoutValue(rev: KvRevision): KvRevision {
-  return { revision: rev.revision, value: null, state: rev.state, expires: rev.expires,
+/** `rev` with another value and expiry, built as newRevision builds (one object shape). */
+function revisionWith(rev: KvRevision, value: Uint8Array | null, expires: Hlc): KvRevision {
+  return { revision: rev.revision, value, state: rev.state, expires,
     lastModified: rev.lastModified, archived: rev.archived };
 }
 
@@ -127,8 +128,7 @@ function archivedBytesOf(revs: readonly KvRevision[]): number {
 export function withExpiry(entry: KvEntry, expires: Hlc, now: Hlc): KvEntry {
   const revs = entry.revisions.slice();
   const cur = currentOf(entry);
-  revs[revs.length - 1] = { revision: cur.revision, value: cur.value, state: cur.state, expires,
-    lastModified: cur.lastModified, archived: cur.archived };
+  revs[revs.length - 1] = revisionWith(cur, cur.value, expires);
   return { revisions: revs, lastUsed: now, archivedBytes: entry.archivedBytes };
 }
 
