@@ -60,6 +60,10 @@ type InboxItem =
     readonly op: number; readonly payload: Uint8Array }
   | { readonly kind: 'raft'; readonly peer: number; readonly batch: Uint8Array | null };
 
+function itemBytes(item: InboxItem): number {
+  return item.kind === 'request' ? item.payload.length : item.batch?.length ?? 0;
+}
+
 export interface PartitionHost {
   /** Stop taking requests, finish what is in flight, post 'closed', then exit(0). */
   shutdown(): void;
@@ -253,6 +257,12 @@ export function startPartitionHost(data: PartitionWorkerData,
     onRequest(req.id(), req.partition(), req.op(), req.payloadArray() ?? empty);
   }
 
+  function handOver(item: InboxItem): void {
+    if (dead) return;
+    inbox.push(item);
+    inboxBytes += itemBytes(item);
+  }
+
   /** Inline: up to workerDrainFramesMax handed-over items, in the order they came. */
   function drainInbox(): void {
     if (inbox.length === 0) return;
@@ -262,11 +272,10 @@ export function startPartitionHost(data: PartitionWorkerData,
       items = items.slice(0, workerDrainFramesMax);
     } else {
       inbox = [];
-      inboxBytes = 0;
     }
     for (const item of items) {
       if (dead) return;
-      inboxBytes -= item.kind === 'request' ? item.payload.length : item.batch?.length ?? 0;
+      inboxBytes -= itemBytes(item);
       if (item.kind === 'request') onRequest(item.id, item.partition, item.op, item.payload);
       else if (item.batch === null) core?.reportUnreachable(item.peer);
       else core?.onRaft(item.batch);
@@ -439,14 +448,10 @@ export function startPartitionHost(data: PartitionWorkerData,
       }
     },
     request(id: number, partition: number, op: number, payload: Uint8Array): void {
-      if (dead) return;
-      inbox.push({ kind: 'request', id, partition, op, payload });
-      inboxBytes += payload.length;
+      handOver({ kind: 'request', id, partition, op, payload });
     },
     raft(peer: number, batch: Uint8Array | null): void {
-      if (dead) return;
-      inbox.push({ kind: 'raft', peer, batch });
-      inboxBytes += batch?.length ?? 0;
+      handOver({ kind: 'raft', peer, batch });
     },
     queuedBytes(): number {
       return inboxBytes;
@@ -455,6 +460,7 @@ export function startPartitionHost(data: PartitionWorkerData,
       if (dead) return;
       dead = true;
       inbox = [];
+      inboxBytes = 0;
       stopping = true;
       clearInterval(ticker);
       core = null;

@@ -336,7 +336,11 @@ export class Supervisor {
   private ringDepths(): RingDepth[] {
     const depths: RingDepth[] = [];
     for (const slot of this.slots) {
-      if (slot.toWorker !== null) {
+      // Inline, what main handed the host and it has not handled stands for the ring's depth.
+      const inlineHost = slot.worker instanceof InlineWorker ? slot.worker : null;
+      if (inlineHost !== null) {
+        depths.push({ ring: `main->worker${slot.index}`, bytes: inlineHost.queuedBytes() });
+      } else if (slot.toWorker !== null) {
         depths.push({ ring: `main->worker${slot.index}`, bytes: slot.toWorker.depthBytes() });
       }
       if (slot.fromWorker !== null) {

@@ -70,6 +70,10 @@ describe('partitions on the main thread (--workers 0)', () => {
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) =>
       sup.request(1 + (i % 4), Op.Ping, Uint8Array.of(i))));
     expect(answers.map((a) => a.payload[0])).toEqual(answers.map((_, i) => i));
+    // Everything handed over was handled: the inline backlog (reported as the main->worker0
+    // ring depth) is back to zero, never below.
+    const metrics = await (await fetch(`${t!.url}/metrics`)).text();
+    expect(metrics).toMatch(/honu_ring_depth_bytes\{ring="main->worker0"\} 0\n/);
   });
 
   it('answers MustRetry while a killed host restarts, then serves restored state', async () => {
