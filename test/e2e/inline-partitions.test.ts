@@ -70,6 +70,10 @@ describe('partitions on the main thread (--workers 0)', () => {
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) =>
       sup.request(1 + (i % 4), Op.Ping, Uint8Array.of(i))));
     expect(answers.map((a) => a.payload[0])).toEqual(answers.map((_, i) => i));
+    // More than a worker ring's worth handed over in one turn: the rest is refused, not queued.
+    const chunk = new Uint8Array(mainRingBytes / 2 - 1024);
+    const burst = await Promise.all([0, 1, 2].map(() => sup.request(3, Op.Ping, chunk)));
+    expect(burst.map((a) => a.error?.code ?? 'ok')).toEqual(['ok', 'ok', 'HONU_ERR_QUEUE_FULL']);
     // Everything handed over was handled: the inline backlog (reported as the main->worker0
     // ring depth) is back to zero, never below.
     const metrics = await (await fetch(`${t!.url}/metrics`)).text();
