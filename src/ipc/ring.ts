@@ -106,6 +106,10 @@ function checkRingBuffer(ring: SharedArrayBuffer): { i32: Int32Array; capacityBy
 export class Doorbell {
   private readonly i32: Int32Array;
   private waiting = false;
+  /** BELL_SEQ value of the outstanding waitAsync, if any (see wait). */
+  private parkedSeq: number | null = null;
+  /** The current wait's wake-up, called when the outstanding waitAsync resolves. */
+  private onRing: (() => void) | null = null;
 
   constructor(sab: SharedArrayBuffer) {
     assert(sab instanceof SharedArrayBuffer, 'a doorbell is a SharedArrayBuffer');
@@ -117,8 +121,14 @@ export class Doorbell {
    *  true. Sets a "sleeping" flag before re-checking hasWork() and waiting with
    *  Atomics.waitAsync, so a producer only calls Atomics.notify when the consumer really
    *  sleeps. Never Atomics.wait. May resolve spuriously: callers re-check their rings.
-   *  While it waits, a timer keeps the thread alive (waitAsync alone does not). Before it
-   *  parks it polls hasWork() up to spinChecks times (doorbellSpinChecksDefault). */
+   *  While it waits, a timer keeps the thread alive and bounds the wait (waitAsync alone does
+   *  neither). Before it parks it polls hasWork() up to spinChecks times
+   *  (doorbellSpinChecksDefault).
+   *
+   *  The waitAsync itself has no timeout: with one, V8 posts a delayed task for it, and Node
+   *  wakes the thread's own event loop (an eventfd write and one more loop turn) on every
+   *  park. Without one, a waiter the timer outlived stays parked on BELL_SEQ and the next wait
+   *  reuses it while the bell is unchanged, so at most one is ever outstanding. */
   wait(
     hasWork: () => boolean,
     timeoutMs: number,
@@ -131,12 +141,7 @@ export class Doorbell {
     const i32 = this.i32;
     const seq = Atomics.load(i32, BELL_SEQ);
     Atomics.store(i32, BELL_SLEEPING, 1);
-    if (timeoutMs === 0 || hasWork()) {
-      Atomics.store(i32, BELL_SLEEPING, 0);
-      return resolved;
-    }
-    const result = Atomics.waitAsync(i32, BELL_SEQ, seq, timeoutMs);
-    if (!result.async) {
+    if (timeoutMs === 0 || hasWork() || !this.park(seq)) {
       Atomics.store(i32, BELL_SLEEPING, 0);
       return resolved;
     }
@@ -147,14 +152,30 @@ export class Doorbell {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (this.onRing === done) this.onRing = null;
         Atomics.store(i32, BELL_SLEEPING, 0);
         this.waiting = false;
         resolve();
       };
-      // The timer keeps the event loop alive and bounds the wait even if V8's timeout is late.
+      this.onRing = done;
+      // The timer keeps the event loop alive and bounds the wait.
       const timer = setTimeout(done, Math.min(timeoutMs, timerDelayMsMax));
-      void result.value.then(done);
     });
+  }
+
+  /** Make sure a waitAsync on BELL_SEQ == seq is outstanding (the parked one, or a new one);
+   *  false if the bell already moved past seq. */
+  private park(seq: number): boolean {
+    if (this.parkedSeq === seq) return true;
+    const result = Atomics.waitAsync(this.i32, BELL_SEQ, seq);
+    if (!result.async) return false;
+    this.parkedSeq = seq;
+    void result.value.then(() => {
+      if (this.parkedSeq === seq) this.parkedSeq = null;
+      const onRing = this.onRing;
+      if (onRing !== null) onRing();
+    });
+    return true;
   }
 
   /** Producer side (RingProducer.publish calls it): bump the bell, notify only if sleeping. */

@@ -99,6 +99,35 @@ describe('Doorbell', () => {
     await first;
     await bell.wait(() => false, 1);
   });
+
+  it('keeps at most one waitAsync parked across timed-out waits; a ring still wakes', async () => {
+    const bellSab = createDoorbell();
+    const bell = new Doorbell(bellSab);
+    // Ten idle waits that time out: the waitAsync of the first stays parked (it has no timeout
+    // of its own) and the other nine reuse it.
+    for (let i = 0; i < 10; i++) await bell.wait(() => false, 2, 0);
+    await sleep(20); // a waitAsync with a timeout of its own would be gone by now
+    // A raw notify counts the parked waiters it wakes: exactly one.
+    const i32 = new Int32Array(bellSab);
+    Atomics.add(i32, 0, 1); // BELL_SEQ, as ring() bumps it
+    expect(Atomics.notify(i32, 0)).toBe(1);
+    await sleep(5); // the woken waiter's callback runs (and finds no wait to end)
+    // The next waits park anew and a producer's ring ends them long before their timeout.
+    for (let i = 0; i < 3; i++) {
+      const sab = createRingBuffer(1024);
+      const producer = new RingProducer(sab, bellSab);
+      const consumer = new RingConsumer(sab);
+      await bell.wait(() => false, 2, 0); // time out once first: the reuse path
+      const woken = bell.wait(() => consumer.hasData(), 10_000, 0);
+      setTimeout(() => {
+        expect(producer.tryWrite(frame(8, i))).toBe(true);
+        producer.publish();
+      }, 5);
+      expect(await settledWithin(woken, 5_000)).toBeUndefined();
+      expect(bell.sleeping()).toBe(false);
+      expect(consumer.drain(() => {})).toBe(1);
+    }
+  });
 });
 
 describe('backpressure', () => {
