@@ -9,9 +9,10 @@
 // --workers), waits until every node answers GET /v1/cluster/health ready and the partition
 // leaders are spread over the nodes (GET /v1/cluster/routing on every node agreeing, leader
 // counts differing by at most one; after --balance-wait-ms it goes on and says so), then starts
-// three etcd members (bench/compare/etcd-cluster.ts), then runs each workload unmeasured for
-// --initial-warmup-ms at 64 connections on both clusters (a fresh Honu node runs its first
-// ~10 s of load before V8 has compiled its hot paths). Workloads, at every --concurrency:
+// three etcd members (bench/compare/etcd-cluster.ts). Before a workload's first row it runs
+// that workload unmeasured for --initial-warmup-ms at 64 connections on both clusters
+// (compare.ts warmUp: a fresh Honu node runs its first 10-30 s of load while V8 still compiles
+// its hot paths). Workloads, at every --concurrency:
 //   writes  Honu REST /v1/kv/try-set durability 1 vs etcd JSON gateway /v3/kv/put
 //   reads   Honu REST /v1/kv/try-get revision -1 durability 1 vs etcd /v3/kv/range with
 //           serializable false (linearizable), over 1024 keys preloaded through node 1
@@ -30,7 +31,7 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  cell, etcdTargets, fmt, honuTargets, lat, preloadEtcd, runTarget, summarize,
+  cell, etcdTargets, warmUp, fmt, honuTargets, lat, preloadEtcd, runTarget, summarize,
   type Measure, type Options, type Summary, type Target,
 } from './compare.js';
 import { etcdLeader, startEtcdCluster, type EtcdMember } from './etcd-cluster.js';
@@ -47,15 +48,11 @@ const label: Record<Workload, string> = {
   writes: 'durable write', reads: 'linearizable read',
 };
 const killGraceMs = 5_000;
-const initialWarmupConnections = 64;
 
 interface ClusterOptions {
   readonly compare: Options;
   readonly workloads: readonly Workload[];
   readonly balanceWaitMs: number;
-  /** Unmeasured load on both clusters before the first row (V8 compiles Honu's hot paths in
-   *  the first ~10 s of load on 2 cores; etcd gets the same load, so both start warm). */
-  readonly initialWarmupMs: number;
 }
 
 interface Row {
@@ -98,10 +95,10 @@ function parseOptions(): ClusterOptions {
     valueBytes: int(values['value-bytes'], 'value-bytes', 1),
     workloads: chosen as Workload[],
     grpcProcs: 1, grpcWarmupMs: 0, smoke: false, // no gRPC rows here
+    initialWarmupMs: int(values['initial-warmup-ms'], 'initial-warmup-ms', 0),
   };
   return { compare, workloads: chosen as Workload[],
-    balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0),
-    initialWarmupMs: int(values['initial-warmup-ms'], 'initial-warmup-ms', 0) };
+    balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0) };
 }
 
 const describeBalance = (b: Balance): string => (b.counts === null
@@ -212,17 +209,9 @@ async function main(): Promise<void> {
       if (t.kind !== 'http') throw new Error('cluster rows are HTTP only');
       return { ...t, urls: rotate(urls, rep) };
     };
-    if (options.initialWarmupMs > 0) {
-      const warm: Options = { ...o, warmupMs: 0, durationMs: options.initialWarmupMs };
-      const tag = `${runId}-w`;
-      for (const w of options.workloads) {
-        await runTarget(spread(honuT[w], honuUrls, 0), initialWarmupConnections, warm, tag);
-        if (etcdT !== null) {
-          await runTarget(spread(etcdT[w], etcdUrls, 0), initialWarmupConnections, warm, tag);
-        }
-      }
-      process.stderr.write(`warmed up: ${options.initialWarmupMs} ms of each workload on each ` +
-        `cluster at ${initialWarmupConnections} connections, not measured\n`);
+    for (const w of options.workloads) {
+      await warmUp([spread(honuT[w], honuUrls, 0),
+        ...(etcdT === null ? [] : [spread(etcdT[w], etcdUrls, 0)])], o, `${runId}-${w}-w`);
     }
     for (const w of options.workloads) {
       for (const c of o.concurrency) {

@@ -3,7 +3,8 @@
 //   npm run bench:smoke     (= the same with --smoke: 1 repeat, 500 ms windows, < 1 minute; only
 //                           the first four workloads unless --workloads names others)
 //   node dist/bench/compare/compare.js --repeats 3 --duration-ms 3000 --warmup-ms 500 \
-//     --concurrency 1,16,64 --value-bytes 64 --grpc-procs 2 --grpc-warmup-ms 2000 \
+//     --initial-warmup-ms 10000 --concurrency 1,16,64 --value-bytes 64 --grpc-procs 2 \
+//     --grpc-warmup-ms 2000 \
 //     --workloads writes,reads,locks,counters,grpc-writes,grpc-reads,persistent-locks,\
 //     txn-counters,grpc-persistent-locks,grpc-counters
 // Starts one fresh `honu server` (bench/macro/honu-server.ts), etcd 3.4 (one member), redis-server
@@ -34,7 +35,10 @@
 // Concurrency = HTTP/1.1 connections (autocannon, no pipelining), RESP connections, each with
 // one request outstanding, or gRPC unary calls in flight over --grpc-procs processes (one h2c
 // channel each). Writes reuse 32 keys per connection or slot (rewritten every pass), reads
-// cycle over 1024 preloaded keys. Each (workload, concurrency) runs its targets alternately,
+// cycle over 1024 preloaded keys. Before a workload's first row, each of its targets (Honu and
+// the peers) runs that workload unmeasured for --initial-warmup-ms (default 10 s, 0 with
+// --smoke) at 64 connections, so the rows compare warm services (warmUp below). Each
+// (workload, concurrency) runs its targets alternately,
 // A B A B, --repeats times; a figure is the median of the repeats, with min-max of the
 // throughput. Only the expected answer counts (Honu `type`, etcd header without error / one kv /
 // txn succeeded, Redis +OK / :1 / integer); anything else is listed as an error, except a lost
@@ -91,7 +95,25 @@ export interface Options {
   /** The warm-up of a gRPC window: its load processes are new, and a cold grpc-js client runs
    *  at about half speed for its first second or two. */
   readonly grpcWarmupMs: number;
+  /** Before a workload's first row, each of its targets runs this long unmeasured at
+   *  warmUpConnections (0: none). A fresh Honu node runs its first ~10-30 s of load while V8
+   *  still compiles its hot paths (TurboFan was 10% of all CPU 17 s into a 3-node load, 3%
+   *  after 47 s); the peers get the same load, so every row measures services already warm. */
+  readonly initialWarmupMs: number;
   readonly smoke: boolean;
+}
+
+const warmUpConnections = 64;
+
+/** The unmeasured initial load of Options.initialWarmupMs on each target in turn. */
+export async function warmUp(targets: readonly Target[], options: Options, tag: string):
+Promise<void> {
+  if (options.initialWarmupMs === 0) return;
+  const warm: Options = { ...options, warmupMs: 0, durationMs: options.initialWarmupMs };
+  for (const t of targets) await runTarget(t, warmUpConnections, warm, tag);
+  process.stderr.write(`warmed up: ${options.initialWarmupMs} ms of load on ` +
+    `${targets.map((t) => t.name).join(', ')} at ${warmUpConnections} connections, ` +
+    'not measured\n');
 }
 
 /** One measured window of one target. */
@@ -637,6 +659,7 @@ function parseOptions(): Options {
       'workloads': { type: 'string' },
       'grpc-procs': { type: 'string', default: '2' },
       'grpc-warmup-ms': { type: 'string' },
+      'initial-warmup-ms': { type: 'string' },
       'smoke': { type: 'boolean', default: false },
     },
   });
@@ -663,6 +686,7 @@ function parseOptions(): Options {
     workloads: workloads as WorkloadName[],
     grpcProcs: int(values['grpc-procs'], 2, 'grpc-procs', 1),
     grpcWarmupMs: int(values['grpc-warmup-ms'], smoke ? warmupMs : 2000, 'grpc-warmup-ms', 0),
+    initialWarmupMs: int(values['initial-warmup-ms'], smoke ? 0 : 10_000, 'initial-warmup-ms', 0),
     smoke,
   };
 }
@@ -745,6 +769,7 @@ async function main(): Promise<void> {
         against.push(['grpc-counters', etcdT.grpcCounters]);
       }
       if (against.length === 0) continue;
+      await warmUp([honu[w], ...against.map(([, t]) => t)], options, `${runId}-${w}-w`);
       for (const c of options.concurrency) {
         const honuRuns: Measure[] = [];
         const peerRuns: Measure[][] = against.map(() => []);
