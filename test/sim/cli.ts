@@ -38,7 +38,7 @@ if (nodes !== undefined && nodes !== 3 && nodes !== 5) {
 function line(r: SimResult, ms: number): string {
   const s = r.scenario;
   return `SEED=${r.seed} ok nodes=${s.nodes} groups=${s.groups} preVote=${s.preVote} ` +
-    `checkQuorum=${s.checkQuorum} quiesce=${s.quiesce} membership=${s.membership} events=${r.events} ` +
+    `checkQuorum=${s.checkQuorum} quiesce=${s.quiesce} membership=${s.membership} lazyCommit=${s.lazyCommit} events=${r.events} ` +
     `proposals=${r.proposals} committedMax=${r.committedMax} applies=${r.checker.applies} ` +
     `crashes=${r.crashes} lostWrites=${r.lostWrites} partitions=${r.partitions} ` +
     `snapshots=${r.snapshotsSent} reads=${r.readsAnswered} transfers=${r.transfers} confChanges=${r.confChanges} ` +

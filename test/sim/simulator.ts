@@ -46,6 +46,8 @@ export interface SimScenario {
   readonly membership: boolean;
   /** Append size cap: small caps split catch-up into many partial acks. */
   readonly msgBytesMax: number;
+  /** Followers learn ordinary commits only with the next append or heartbeat (partitions). */
+  readonly lazyCommit: boolean;
 }
 
 export interface SimResult {
@@ -138,6 +140,7 @@ export class Simulation {
       // pre-vote or check-quorum's leader stickiness it disrupts forever (thesis 4.2.3).
       membership: p.chance(0.5),
       msgBytesMax: [16, 256, 4096][p.nextInt(3)]!,
+      lazyCommit: p.chance(0.5),
     };
     if (!this.scenario.preVote && !this.scenario.checkQuorum) {
       this.scenario = { ...this.scenario, membership: false };
@@ -161,7 +164,7 @@ export class Simulation {
       checkQuorum: s.checkQuorum, inflightMsgsMax: 16, inflightBytesMax: 0,
       msgBytesMax: s.msgBytesMax,
       uncommittedBytesMax: 0, committedBytesPerReadyMax: 512, readOnly: 'safe',
-      leaseDriftTicks: 0, applied,
+      leaseDriftTicks: 0, applied, lazyCommitBroadcast: s.lazyCommit,
     };
   }
 

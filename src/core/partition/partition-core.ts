@@ -657,7 +657,7 @@ function raftConfig(id: number, group: number, applied: number): RaftConfig {
     id, group, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true,
     inflightMsgsMax: 256, inflightBytesMax: 16 * 1024 * 1024, msgBytesMax: 1024 * 1024,
     uncommittedBytesMax: 256 * 1024 * 1024, committedBytesPerReadyMax: 16 * 1024 * 1024,
-    readOnly: 'safe', leaseDriftTicks: 0, applied,
+    readOnly: 'safe', leaseDriftTicks: 0, applied, lazyCommitBroadcast: true,
   };
 }
 

@@ -72,6 +72,11 @@ export class Raft {
   /** Proposals or a commit advance are waiting for one broadcast, sent by flushBroadcast()
    *  when the caller collects a Ready (one append per follower per turn). */
   bcastPending = false;
+  /** Lazy commit broadcast (cfg.lazyCommitBroadcast): the index of an entry whose commit
+   *  followers must learn at once (this term's no-op, a conf change; 0 = none), and the last
+   *  such index already committed (followers told below it get a commit-only append). */
+  eagerCommitIndex = 0;
+  eagerCommitReached = 0;
   /** This leader sent (or started) a leader transfer in this term: its lease is void, as the
    *  transferee's election bypasses the followers' leases (thesis 3.10, 6.4.1). */
   transferAttempted = false;
@@ -188,6 +193,8 @@ export class Raft {
     this.pendingReadIndexMessages = [];
     this.leaseStartTick = -Infinity;
     this.bcastPending = false;
+    this.eagerCommitIndex = 0;
+    this.eagerCommitReached = 0;
     this.transferAttempted = false;
   }
 
@@ -224,6 +231,7 @@ export class Raft {
     this.pendingConfIndex = this.log.lastIndex();
     // Paper 5.4.2 / thesis 6.4: a no-op of the new term commits the previous terms' entries.
     this.appendEntries([{ term: 0, index: 0, kind: EntryKind.Normal, data: new Uint8Array(0) }]);
+    this.eagerCommitIndex = this.log.lastIndex();
   }
 
   // ------------------------------------------------------------------ elections
@@ -420,10 +428,30 @@ export class Raft {
   }
 
   /** After the commit index moved: release reads waiting for it, tell followers (with the
-   *  turn's broadcast). */
+   *  turn's broadcast). Under lazyCommitBroadcast followers learn an ordinary commit with the
+   *  next append or heartbeat instead (their state machines lag by at most a heartbeat; only
+   *  the leader serves reads), which saves an append and its ack per follower per write. */
   onCommitAdvanced(): void {
     this.releasePendingReadIndexMessages();
-    this.bcastPending = true;
+    if (this.cfg.lazyCommitBroadcast !== true || this.mustTellCommit()) this.bcastPending = true;
+  }
+
+  /** Lazy mode: a commit followers need at once. A committed conf change (thesis 4.1: the
+   *  voters elect under it; a removed leader steps down only once they know it), this term's
+   *  no-op (a new leader's followers apply the previous terms), a leader outside the config. */
+  mustTellCommit(): boolean {
+    if (!isVoter(this.trk.config, this.id)) return true;
+    if (this.eagerCommitIndex === 0 || this.log.committed < this.eagerCommitIndex) return false;
+    this.eagerCommitReached = this.eagerCommitIndex;
+    this.eagerCommitIndex = 0;
+    return true;
+  }
+
+  /** A follower's ack left it behind our commit index: send a commit-carrying append? */
+  shouldBumpCommit(pr: Progress): boolean {
+    if (!pr.canBumpCommit(this.log.committed)) return false;
+    if (this.cfg.lazyCommitBroadcast !== true) return true;
+    return pr.sentCommit < this.eagerCommitReached || !isVoter(this.trk.config, this.id);
   }
 
   /** Sends the broadcast that proposals and commit advances asked for. */
@@ -567,6 +595,7 @@ export class Raft {
     const data = encodeLeaveJoint;
     this.appendEntries([{ term: 0, index: 0, kind: EntryKind.ConfChange, data }]);
     this.pendingConfIndex = this.log.lastIndex();
+    this.eagerCommitIndex = this.pendingConfIndex;
     this.bcastAppend();
   }
 

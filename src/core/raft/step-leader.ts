@@ -42,6 +42,7 @@ export function onLeaderProp(r: Raft, m: Message): StepResult {
   r.appendEntries(m.entries);
   if (m.entries.some((e) => e.kind === EntryKind.ConfChange)) {
     r.pendingConfIndex = r.log.lastIndex();
+    r.eagerCommitIndex = r.pendingConfIndex;
   }
   r.bcastPending = true;
   return null;
@@ -88,7 +89,7 @@ export function onLeaderAppResp(r: Raft, m: Message): StepResult {
     pr.becomeReplicate();
   } else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
   if (r.maybeCommit()) r.onCommitAdvanced();
-  else if (pr.canBumpCommit(r.log.committed)) r.sendAppend(m.from);
+  else if (r.shouldBumpCommit(pr)) r.sendAppend(m.from);
   // Flow control may have room again: send as many (size-limited) appends as fit.
   while (r.maybeSendAppend(m.from, false)) { /* until paused or caught up */ }
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);

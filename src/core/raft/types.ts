@@ -178,6 +178,10 @@ export interface RaftConfig {
   /** Followers forward proposals (MsgProp) to a known leader instead of refusing them with
    *  NotLeader (default false: Honu forwards requests above Raft). */
   readonly forwardProposals?: boolean;
+  /** A commit advance is not broadcast on its own: followers learn it with the next append
+   *  or heartbeat, except for conf changes and a new leader's no-op (default false, as etcd).
+   *  For groups whose reads only the leader serves. */
+  readonly lazyCommitBroadcast?: boolean;
 }
 
 /** The group's read-only view of its persisted log (the caller owns writing it). */
