@@ -13,6 +13,8 @@ import { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { decodePeerBatch } from '../../src/core/raft/multi/batch-codec.js';
 import { MsgKind } from '../../src/core/raft/types.js';
 import { FakeDisk } from '../helpers/fake-disk.js';
+import type { Hlc } from '../../src/core/api/types.js';
+import { compareHlc } from '../../src/core/state/hlc.js';
 
 const zero = { n: 0, l: 0, c: 0 };
 const tx = { txId: zero, coordinatorKey: '', operationIdHigh: 0, operationIdLow: 0 };
@@ -39,6 +41,8 @@ class Cluster {
   readonly snapshotsTo = new Map<number, number>();
   private nextId = 1;
   now = 1_800_000_000_000;
+  /** Per-node wall clock offset in ms (clock skew between machines). */
+  readonly skew = new Map<number, number>();
 
   constructor(readonly checkpointEntries = 1000, seed = 1) {
     for (const id of ids) {
@@ -69,14 +73,14 @@ class Cluster {
   step(): void {
     for (const node of this.nodes.values()) {
       if (!node.up) continue;
-      node.core.process(this.now);
+      node.core.process(this.clockOf(node));
       const batch = node.disk.pending;
       node.disk.pending = [];
       for (const b of batch) {
         node.disk.write(b.ops);
         if (b.token > 0) node.core.onPersisted(b.partition, b.token);
       }
-      node.core.process(this.now);
+      node.core.process(this.clockOf(node));
     }
     const inbox = this.inbox;
     this.inbox = [];
@@ -89,6 +93,10 @@ class Cluster {
       }
       to.core.onRaft(m.batch);
     }
+  }
+
+  clockOf(node: Node): number {
+    return this.now + (this.skew.get(node.id) ?? 0);
   }
 
   tick(): void {
@@ -119,7 +127,8 @@ class Cluster {
   send(node: Node, partition: number, op: KahunaOpValue, req: unknown): number {
     const id = this.nextId++;
     this.ops.set(id, op);
-    node.core.onRequest(id, partition, op, encode(opCodecs[op].request, req), this.now);
+    node.core.onRequest(id, partition, op, encode(opCodecs[op].request, req),
+      this.clockOf(node));
     return id;
   }
 
@@ -199,6 +208,24 @@ describe('PartitionCore across three nodes', () => {
     c.until(() => new Set(c.hashes(1)).size === 1);
     expect(old.core.isLeader(1) && c.leaderOf(1)!.id !== old.id).toBe(false);
   });
+
+  it('stamps writes in log order across a leader transfer to a node whose clock is behind',
+    () => {
+      const c = new Cluster();
+      c.electAll();
+      const first = c.leaderOf(1)!;
+      const next = ids.find((id) => id !== first.id)!;
+      c.skew.set(first.id, 60_000); // the first leader's wall clock runs a minute ahead
+      const before = c.set(1, 'a/1', 'one') as unknown as { lastModified: Hlc };
+      // Handed over at once: the new leader has the entry but has not applied it yet (it
+      // learns that commit with the next append or heartbeat), so its clock has not seen it.
+      expect(first.core.transferLeader(1, next)).toBe(true);
+      c.until(() => c.leaderOf(1)?.id === next, 5);
+      const after = c.set(1, 'a/1', 'two') as unknown as { lastModified: Hlc; revision: number };
+      expect(after.revision).toBe(1);
+      expect(compareHlc(after.lastModified, before.lastModified)).toBe(1);
+      c.until(() => new Set(c.hashes(1)).size === 1);
+    });
 
   it('restarts a node from its disk and catches it up', () => {
     const c = new Cluster();

@@ -30,6 +30,7 @@ import {
   checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
 } from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
+import { compareHlc } from '../state/hlc.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
   type Checkpoint, decodeCommand, decodeSnapshotData, encodeCheckpoint, encodeCommand,
@@ -588,13 +589,14 @@ export class PartitionCore {
    *  `decoded` is the leader's own decoding of the same payload, when it proposed the entry. */
   private applyCommand(rep: Replica, e: Entry, decoded: unknown): Uint8Array {
     const cmd = decodeCommand(e.data);
-    rep.clock.observe(cmd.hlc);
-    rep.appliedHlc = cmd.hlc;
+    const stamp = stampAfter(cmd.hlc, rep.appliedHlc);
+    rep.clock.observe(stamp);
+    rep.appliedHlc = stamp;
     assert(isKahunaOp(cmd.op), `entry ${e.index} holds unknown op ${cmd.op}`);
     const codec = opCodecs[cmd.op];
     const req = decoded ?? decode(codec.request, cmd.payload);
     observeCommitTs(rep.clock, req);
-    return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, cmd.hlc));
+    return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, stamp));
   }
 
   private serveReads(rep: Replica, nowMs: number): void {
@@ -659,6 +661,16 @@ function raftConfig(id: number, group: number, applied: number): RaftConfig {
     uncommittedBytesMax: 256 * 1024 * 1024, committedBytesPerReadyMax: 16 * 1024 * 1024,
     readOnly: 'safe', leaseDriftTicks: 0, applied, lazyCommitBroadcast: true,
   };
+}
+
+/** The stamp an entry applies with: its proposer's, unless that is not after the previous
+ *  entry's. A new leader may propose before it has applied its predecessor's last entries
+ *  (followers learn commits lazily) and so before its clock has seen their stamps; with a
+ *  wall clock behind theirs its stamp would go back in log order. Every replica computes the
+ *  same result from the same log. */
+function stampAfter(proposed: Hlc, previous: Hlc): Hlc {
+  if (compareHlc(proposed, previous) > 0) return proposed;
+  return { n: proposed.n, l: previous.l, c: previous.c + 1 };
 }
 
 function ctxBytes(ctx: number): Uint8Array {
