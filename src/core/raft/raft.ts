@@ -433,13 +433,14 @@ export class Raft {
    *  the leader serves reads), which saves an append and its ack per follower per write. */
   onCommitAdvanced(): void {
     this.releasePendingReadIndexMessages();
-    if (this.cfg.lazyCommitBroadcast !== true || this.mustTellCommit()) this.bcastPending = true;
+    if (this.cfg.lazyCommitBroadcast !== true || this.takeEagerCommit()) this.bcastPending = true;
   }
 
-  /** Lazy mode: a commit followers need at once. A committed conf change (thesis 4.1: the
-   *  voters elect under it; a removed leader steps down only once they know it), this term's
-   *  no-op (a new leader's followers apply the previous terms), a leader outside the config. */
-  mustTellCommit(): boolean {
+  /** Lazy mode: is this a commit followers need at once (each eager index is taken once)? A
+   *  committed conf change (thesis 4.1: the voters elect under it; a removed leader steps down
+   *  only once they know it), this term's no-op (a new leader's followers apply the previous
+   *  terms), a leader outside the config. */
+  takeEagerCommit(): boolean {
     if (!isVoter(this.trk.config, this.id)) return true;
     if (this.eagerCommitIndex === 0 || this.log.committed < this.eagerCommitIndex) return false;
     this.eagerCommitReached = this.eagerCommitIndex;
