@@ -121,6 +121,9 @@ assert(workerRestartDelayMs <= workerRestartDelayMaxMs, 'restart delay exceeds i
 // --- Partition workers running Raft (src/core/partition/partition-core.ts) ---
 /** Raft tick of every partition group. Election timeouts are 10-20 ticks. */
 export const raftTickMs = 100;
+/** Most ticks a host runs at once to catch up with the monotonic clock (after a stall, GC
+ *  pause or SIGSTOP); more than every Raft timeout, so the rest can be dropped. */
+export const raftTickCatchUpMax = 40;
 /** A partition materializes its state and compacts its log after this many applied entries. */
 export const partitionCheckpointEntries = 20_000;
 /** Upper bound of --checkpoint-entries. */

@@ -32,7 +32,7 @@ import { StateNamespace, type StateRecord } from '../src/core/state/kahuna-state
 import { KahunaState } from '../src/core/state/kahuna-state-impl.js';
 import { SeededPrng } from '../src/core/raft/prng.js';
 import {
-  raftTickMs, threadIdleWaitMs, workerDrainFramesMax,
+  raftTickCatchUpMax, raftTickMs, threadIdleWaitMs, workerDrainFramesMax,
 } from '../src/limits.js';
 
 /** What the host needs from whoever runs it: the control path out, and how to end. */
@@ -363,13 +363,31 @@ export function startPartitionHost(data: PartitionWorkerData,
           learners: [...conf.learners], changes: [], address: null });
       }
     }
+    tickBase = performance.now(); // the core's ticks count from its creation
+    ticked = 0;
     core.campaignAll();
     turn();
+  }
+
+  // Raft ticks follow the monotonic clock, not the timer's count: a timer that fires late (a
+  // busy loop, a GC pause, SIGSTOP) does not fire the missed ticks, and the leader lease (lease
+  // reads, partition-core.ts) is counted in ticks, so a stalled leader would believe it still
+  // held a lease that had run out. Every round and turn catches up before it steps anything.
+  let tickBase = performance.now();
+  let ticked = 0;
+
+  function catchUpTicks(): void {
+    if (core === null) return;
+    const due = Math.floor((performance.now() - tickBase) / raftTickMs) - ticked;
+    if (due <= 0) return;
+    ticked += due; // beyond raftTickCatchUpMax every timer has expired: the rest are dropped
+    for (let i = Math.min(due, raftTickCatchUpMax); i > 0; i--) core.tick();
   }
 
   /** One core turn: Readys, applies, replies; then one publish per ring. */
   function turn(): void {
     if (core === null) return;
+    catchUpTicks();
     core.process(Date.now());
     writer.flush();
     // A single node is ready once it leads every partition (at once: it is the only voter). In a
@@ -396,6 +414,7 @@ export function startPartitionHost(data: PartitionWorkerData,
 
   /** One round of the loop: both rings drained, one core turn, one publish to main. */
   function round(): void {
+    catchUpTicks(); // before any Raft message is stepped (a commit may confirm a lease read)
     fromWriter.drain(onWriterFrame);
     fromMain.drain(onMainFrame, workerDrainFramesMax);
     drainInbox();
@@ -406,8 +425,7 @@ export function startPartitionHost(data: PartitionWorkerData,
   const ticker = setInterval(() => {
     if (dead) return;
     try {
-      core?.tick();
-      turn();
+      turn(); // its catch-up runs the tick
     } catch (e) {
       fail(String(e));
     }

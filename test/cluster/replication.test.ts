@@ -126,6 +126,9 @@ describe('a three-node cluster', () => {
       .route as { partitionId: number; endpoint: string };
     const leaderNode = c.nodes.find((n) => n.url === route.endpoint)!.id;
     const other = [1, 2, 3].find((n) => n !== leaderNode)!;
+    // A read on the leader just before the pause: it holds a fresh read lease, which must not
+    // survive the pause (its timer does not fire the missed ticks; the host catches up).
+    expect(await getOk(c, leaderNode, 'stale/x')).toEqual({ type: Kv.Get, value: 'old' });
     await c.pause(leaderNode);
     // Longer than the election timeout: the others elect and take the new write.
     expect(await setOk(c, other, 'stale/x', 'new', 15_000)).toBe(Kv.Set);
