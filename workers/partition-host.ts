@@ -338,7 +338,7 @@ export function startPartitionHost(data: PartitionWorkerData,
       newStore: (partition, persistent) => new KahunaState({ partition, nodeId: data.nodeId,
         persistent }),
       prng: (partition) => prng.fork(`raft-${partition}`),
-      checkpointEntries: data.checkpointEntries,
+      checkpointEntries: data.checkpointEntries, reads: data.reads,
     }, restored, {
       reply: (id, payload) => reply(id, null, payload),
       replyError: (id, error) => reply(id, error, empty),

@@ -3,6 +3,7 @@
 // ring (proto/ring.fbs). Control path
 // (postMessage, low rate): the messages below.
 import type { ErrorCode } from '../errors.js';
+import type { ReadMode } from '../core/partition/read-mode.js';
 
 export interface PartitionWorkerData {
   readonly workerIndex: number;
@@ -11,6 +12,8 @@ export interface PartitionWorkerData {
   readonly voters: readonly number[];
   /** Applied entries between checkpoints (--checkpoint-entries). */
   readonly checkpointEntries: number;
+  /** How leaders confirm linearizable reads (--reads). */
+  readonly reads: ReadMode;
   /** Partition ids this worker owns: p with (p - 1) % workers === workerIndex. */
   readonly partitions: readonly number[];
   readonly ownDoorbell: SharedArrayBuffer; // rung by the main thread and by the writer

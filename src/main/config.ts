@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Command, CommanderError, Option } from 'commander';
 import { assert } from '../assert.js';
+import { readModes, type ReadMode } from '../core/partition/read-mode.js';
 import {
   checkpointEntriesMax, clusterMembersMax, partitionCheckpointEntries, partitionsMax, workersMax,
 } from '../limits.js';
@@ -41,6 +42,7 @@ export interface NodeConfig {
   readonly partitions: number; // partition ids are 1..partitions
   readonly workers: number; // partition worker threads, 0..partitions (0: on the main thread)
   readonly checkpointEntries: number; // applied entries between checkpoints
+  readonly reads: ReadMode; // how leaders confirm linearizable reads
   readonly logLevel: LogLevel;
   readonly tls: TlsConfig | null;
 }
@@ -77,6 +79,9 @@ const serverFlags = [
   ['checkpointEntries', '--checkpoint-entries <n>', 'HONU_CHECKPOINT_ENTRIES',
     `checkpoint a partition (and compact its log) every n applied entries, ` +
     `1..${checkpointEntriesMax} (default ${partitionCheckpointEntries})`],
+  ['reads', '--reads <mode>', 'HONU_READS',
+    'lease (a leader answers under its lease: clocks within ~20% rate of each other) or ' +
+    'read-index (a heartbeat round per read batch; no clock assumption) (default lease)'],
   ['logLevel', '--log-level <level>', 'HONU_LOG_LEVEL', `${logLevels.join('|')} (default info)`],
   ['tlsCert', '--tls-cert <file>', 'HONU_TLS_CERT', 'PEM certificate; serve TLS (with --tls-key)'],
   ['tlsKey', '--tls-key <file>', 'HONU_TLS_KEY', 'PEM private key (with --tls-cert)'],
@@ -163,6 +168,16 @@ function parseDataDir(value: RawValue | null): string {
     throw new ConfigError(`${source}: ${dataDir} exists and is not a directory`);
   }
   return dataDir;
+}
+
+function parseReads(value: RawValue | null): ReadMode {
+  if (value === null) return 'lease';
+  const mode = readModes.find((m) => m === value.text);
+  if (mode === undefined) {
+    throw new ConfigError(`${value.source} must be one of ${readModes.join('|')} ` +
+      `(got ${quote(value.text)})`);
+  }
+  return mode;
 }
 
 function parseLogLevel(value: RawValue | null): LogLevel {
@@ -305,6 +320,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
     workers: parseWorkers(raw.workers, partitions),
     checkpointEntries: raw.checkpointEntries === null ? partitionCheckpointEntries
       : parseIntIn(raw.checkpointEntries, 1, checkpointEntriesMax),
+    reads: parseReads(raw.reads),
     logLevel: parseLogLevel(raw.logLevel),
     tls: parseTls(raw.tlsCert, raw.tlsKey),
   };

@@ -53,7 +53,7 @@ export async function startNode(config: NodeConfig,
   const supervisor = new Supervisor({
     nodeId: config.nodeId, dataDir: config.dataDir, partitions: config.partitions,
     workers: config.workers, log, metrics, voters: membersFile.bootstrap,
-    checkpointEntries: config.checkpointEntries,
+    checkpointEntries: config.checkpointEntries, reads: config.reads,
   });
   // The cluster: the peer transport dials every other member (at the address this node's
   // --initial-cluster gives, or that a membership change carried), the router forwards

@@ -116,8 +116,9 @@ describe('a three-node cluster', () => {
       }
     }, 180_000);
 
-  it('a paused leader steps down after SIGCONT and serves nothing stale', async () => {
-    cluster = await startCluster({ nodes: 3 });
+  it.each(['lease', 'read-index'])('a paused leader steps down after SIGCONT and serves ' +
+    'nothing stale (--reads %s)', async (reads) => {
+    cluster = await startCluster({ nodes: 3, extraArgs: ['--reads', reads] });
     const c = cluster;
     await setOk(c, 1, 'stale/x', 'old');
     await getOk(c, 2, 'stale/x');

@@ -33,7 +33,7 @@ describe('defaults', () => {
     const workers = cores <= 2 ? 0 : Math.min(8, cores - 1);
     expect(config).toEqual({
       host: '0.0.0.0', port: 2070, nodeId: 1, partitions: 8, workers, logLevel: 'info',
-      dataDir: resolve('data'), tls: null, checkpointEntries: 20_000, join: null,
+      dataDir: resolve('data'), tls: null, checkpointEntries: 20_000, join: null, reads: 'lease',
       initialCluster: [{ id: 1, host: '127.0.0.1', port: 2070 }],
     });
   });
@@ -74,9 +74,10 @@ describe('flags, environment and precedence', () => {
     const config = parseServerArgs([
       '--port', '0', '--host', '127.0.0.1', '--data-dir', join(scratch, 'd1'), '--node-id', '2',
       '--initial-cluster', '3=c.example:2073, 1=a.example:2071,2=[::1]:2072',
-      '--partitions', '16', '--workers', '3', '--log-level', 'debug',
+      '--partitions', '16', '--workers', '3', '--log-level', 'debug', '--reads', 'read-index',
       '--tls-cert', certPath, '--tls-key', keyPath,
     ], {});
+    expect(config.reads).toBe('read-index');
     expect(config.port).toBe(0);
     expect(config.host).toBe('127.0.0.1');
     expect(config.dataDir).toBe(join(scratch, 'd1'));
@@ -97,7 +98,9 @@ describe('flags, environment and precedence', () => {
       HONU_PORT: '2080', HONU_HOST: 'localhost', HONU_DATA_DIR: 'rel/dir', HONU_NODE_ID: '1',
       HONU_INITIAL_CLUSTER: '1=localhost:2080,2=localhost:2081', HONU_PARTITIONS: '4',
       HONU_WORKERS: '2', HONU_LOG_LEVEL: 'warn', HONU_TLS_CERT: certPath, HONU_TLS_KEY: keyPath,
+      HONU_READS: 'read-index',
     });
+    expect(config.reads).toBe('read-index');
     expect(config.port).toBe(2080);
     expect(config.host).toBe('localhost');
     expect(config.dataDir).toBe(resolve('rel/dir'));
@@ -110,6 +113,7 @@ describe('flags, environment and precedence', () => {
     const config = parseServerArgs(['--port', '2090', '--log-level', 'error'],
       { HONU_PORT: '2080', HONU_LOG_LEVEL: 'trace', HONU_PARTITIONS: '' });
     expect([config.port, config.logLevel, config.partitions]).toEqual([2090, 'error', 8]);
+    expect(config.reads).toBe('lease'); // the default
   });
 
   test('--flag=value form and the last repeated flag', () => {
@@ -155,6 +159,7 @@ describe('bad input: one line, naming what is wrong', () => {
   test('host, log level and data directory', () => {
     expect(errorOf(['--host', 'bad host'])).toMatch(/--host is not a valid host/);
     expect(errorOf(['--log-level', 'loud'])).toMatch(/--log-level must be one of fatal\|error/);
+    expect(errorOf(['--reads', 'stale'])).toMatch(/--reads must be one of lease\|read-index/);
     const file = join(scratch, 'a-file');
     writeFileSync(file, 'x');
     expect(errorOf(['--data-dir', file])).toMatch(/exists and is not a directory/);

@@ -13,6 +13,7 @@ import { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { decodePeerBatch } from '../../src/core/raft/multi/batch-codec.js';
 import { MsgKind } from '../../src/core/raft/types.js';
 import { FakeDisk } from '../helpers/fake-disk.js';
+import type { ReadMode } from '../../src/core/partition/read-mode.js';
 import type { Hlc } from '../../src/core/api/types.js';
 import { compareHlc } from '../../src/core/state/hlc.js';
 
@@ -44,7 +45,10 @@ class Cluster {
   /** Per-node wall clock offset in ms (clock skew between machines). */
   readonly skew = new Map<number, number>();
 
-  constructor(readonly checkpointEntries = 1000, seed = 1) {
+  /** Raft messages (plain and coalesced heartbeats) each node has sent. */
+  readonly sent = new Map<number, number>();
+
+  constructor(readonly checkpointEntries = 1000, seed = 1, readonly reads?: ReadMode) {
     for (const id of ids) {
       const node: Node = { id, disk: new FakeDisk(), core: null as unknown as PartitionCore,
         leaders: new Map(), up: true };
@@ -57,6 +61,7 @@ class Cluster {
     const prng = new SeededPrng(seed * 100 + node.id);
     return new PartitionCore({
       nodeId: node.id, voters: ids, checkpointEntries: this.checkpointEntries, epoch: this.now,
+      ...(this.reads === undefined ? {} : { reads: this.reads }),
       newStore: (partition, persistent) => new KahunaState({ partition, nodeId: node.id,
         persistent }),
       prng: (p) => prng.fork(`p${p}`),
@@ -65,7 +70,12 @@ class Cluster {
       replyError: (id, error) => this.errors.set(id, error),
       persist: (partition, ops, token) => node.disk.pending.push({ partition, ops, token }),
       leaderChanged: (partition, leader) => node.leaders.set(partition, leader),
-      sendRaft: (to, batch) => this.inbox.push({ from: node.id, to, batch: batch.slice() }),
+      sendRaft: (to, batch) => {
+        const b = decodePeerBatch(batch);
+        this.sent.set(node.id, (this.sent.get(node.id) ?? 0) + b.messages.length +
+          b.heartbeats.length);
+        this.inbox.push({ from: node.id, to, batch: batch.slice() });
+      },
     });
   }
 
@@ -160,6 +170,10 @@ class Cluster {
   }
 }
 
+function getReq(key: string) {
+  return { ...tx, key, revision: -1, readTimestamp: zero, durability: 1 };
+}
+
 function setReq(key: string, value: string) {
   return { ...tx, key, value: new TextEncoder().encode(value), compareValue: null,
     compareRevision: 0, flags: 0, expiresMs: 0, durability: 1 };
@@ -225,6 +239,22 @@ describe('PartitionCore across three nodes', () => {
       expect(after.revision).toBe(1);
       expect(compareHlc(after.lastModified, before.lastModified)).toBe(1);
       c.until(() => new Set(c.hashes(1)).size === 1);
+    });
+
+  it.each([['lease', 0], ['read-index', 2]] as const)(
+    'with --reads %s a read within the lease sends %i Raft messages', (reads, messages) => {
+      const c = new Cluster(1000, 1, reads);
+      c.electAll();
+      c.set(1, 'a/1', 'one');
+      const leader = c.leaderOf(1)!;
+      const first = c.send(leader, 1, KahunaOp.KvGet, getReq('a/1'));
+      c.until(() => c.replies.has(first), 5); // confirms leadership: the lease starts here
+      const before = c.sent.get(leader.id) ?? 0;
+      const second = c.send(leader, 1, KahunaOp.KvGet, getReq('a/1'));
+      leader.core.process(c.now);
+      if (reads === 'read-index') c.until(() => c.replies.has(second), 5);
+      expect(c.answer<{ type: number }>(second)?.type).toBe(3); // Get
+      expect((c.sent.get(leader.id) ?? 0) - before).toBe(messages); // a heartbeat per follower
     });
 
   it('restarts a node from its disk and catches it up', () => {

@@ -30,6 +30,7 @@ import {
   checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
 } from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
+import type { ReadMode } from './read-mode.js';
 import { compareHlc } from '../state/hlc.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
@@ -75,7 +76,10 @@ export interface PartitionCoreOptions {
   readonly checkpointEntries: number;
   /** This node's incarnation, larger after every restart (MultiRaftNode liveness). */
   readonly epoch?: number;
+  /** How a leader confirms a linearizable read (--reads; default 'lease', see raftConfig). */
+  readonly reads?: ReadMode;
 }
+
 
 /** Ticks after handing a snapshot to the transport before its progress is reported: the
  *  leader then probes the follower again (a lost snapshot is sent anew). */
@@ -200,7 +204,8 @@ export class PartitionCore {
     for (const rec of r.records) persistent.load(rec);
     const clock = new HlcClock(this.opts.nodeId);
     if (cp !== null) clock.observe(cp.hlc);
-    const raft = new RaftGroup(raftConfig(this.opts.nodeId, r.partition, applied), storage,
+    const raft = new RaftGroup(raftConfig(this.opts.nodeId, r.partition, applied,
+      this.opts.reads ?? 'lease'), storage,
       this.opts.prng(r.partition));
     const rep: Replica = {
       partition: r.partition, raft, storage, persistent,
@@ -661,12 +666,13 @@ export class PartitionCore {
  *  both sides (workers/partition-host.ts catchUpTicks), is at least 900 ms after it left;
  *  the lease ends at most 700 ms after. The 200 ms between is the bound on clock-rate drift.
  *  A leader transfer, a conf change and a quiesced group void the lease (raft.ts leaseValid). */
-function raftConfig(id: number, group: number, applied: number): RaftConfig {
+function raftConfig(id: number, group: number, applied: number, reads: ReadMode): RaftConfig {
   return {
     id, group, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true,
     inflightMsgsMax: 256, inflightBytesMax: 16 * 1024 * 1024, msgBytesMax: 1024 * 1024,
     uncommittedBytesMax: 256 * 1024 * 1024, committedBytesPerReadyMax: 16 * 1024 * 1024,
-    readOnly: 'lease', leaseDriftTicks: 3, applied, lazyCommitBroadcast: true,
+    readOnly: reads === 'lease' ? 'lease' : 'safe', leaseDriftTicks: 3, applied,
+    lazyCommitBroadcast: true,
   };
 }
 
