@@ -3,7 +3,7 @@
 // ring (proto/ring.fbs). Control path
 // (postMessage, low rate): the messages below.
 import type { ErrorCode } from '../errors.js';
-import type { ReadMode } from '../core/partition/read-mode.js';
+import type { ReadMode } from '../core/partition/raft-config.js';
 
 export interface PartitionWorkerData {
   readonly workerIndex: number;

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Command, CommanderError, Option } from 'commander';
 import { assert } from '../assert.js';
-import { readModes, type ReadMode } from '../core/partition/read-mode.js';
+import { readModes, type ReadMode } from '../core/partition/raft-config.js';
 import {
   checkpointEntriesMax, clusterMembersMax, partitionCheckpointEntries, partitionsMax, workersMax,
 } from '../limits.js';
@@ -170,24 +170,16 @@ function parseDataDir(value: RawValue | null): string {
   return dataDir;
 }
 
-function parseReads(value: RawValue | null): ReadMode {
-  if (value === null) return 'lease';
-  const mode = readModes.find((m) => m === value.text);
-  if (mode === undefined) {
-    throw new ConfigError(`${value.source} must be one of ${readModes.join('|')} ` +
+/** One of `choices`, or `fallback` when unset. */
+function parseChoice<T extends string>(value: RawValue | null, choices: readonly T[],
+  fallback: T): T {
+  if (value === null) return fallback;
+  const choice = choices.find((c) => c === value.text);
+  if (choice === undefined) {
+    throw new ConfigError(`${value.source} must be one of ${choices.join('|')} ` +
       `(got ${quote(value.text)})`);
   }
-  return mode;
-}
-
-function parseLogLevel(value: RawValue | null): LogLevel {
-  if (value === null) return 'info';
-  const level = logLevels.find((l) => l === value.text);
-  if (level === undefined) {
-    throw new ConfigError(`${value.source} must be one of ${logLevels.join('|')} ` +
-      `(got ${quote(value.text)})`);
-  }
-  return level;
+  return choice;
 }
 
 /** `id=host:port`; an IPv6 host is written in brackets: `2=[::1]:2071`. */
@@ -320,8 +312,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
     workers: parseWorkers(raw.workers, partitions),
     checkpointEntries: raw.checkpointEntries === null ? partitionCheckpointEntries
       : parseIntIn(raw.checkpointEntries, 1, checkpointEntriesMax),
-    reads: parseReads(raw.reads),
-    logLevel: parseLogLevel(raw.logLevel),
+    reads: parseChoice(raw.reads, readModes, 'lease'),
+    logLevel: parseChoice(raw.logLevel, logLevels, 'info'),
     tls: parseTls(raw.tlsCert, raw.tlsKey),
   };
   assert(config.initialCluster.some((m) => m.id === config.nodeId), 'own node missing');

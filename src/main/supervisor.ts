@@ -18,7 +18,7 @@ import {
 } from '../ipc/ring.js';
 import { createWriterLink } from '../ipc/writer-client.js';
 import { InlineWorker } from './inline-worker.js';
-import type { ReadMode } from '../core/partition/read-mode.js';
+import type { ReadMode } from '../core/partition/raft-config.js';
 import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
 import { workerPath } from '../env/paths.js';
 import {

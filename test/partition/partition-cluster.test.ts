@@ -13,7 +13,7 @@ import { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { decodePeerBatch } from '../../src/core/raft/multi/batch-codec.js';
 import { MsgKind } from '../../src/core/raft/types.js';
 import { FakeDisk } from '../helpers/fake-disk.js';
-import type { ReadMode } from '../../src/core/partition/read-mode.js';
+import type { ReadMode } from '../../src/core/partition/raft-config.js';
 import type { Hlc } from '../../src/core/api/types.js';
 import { compareHlc } from '../../src/core/state/hlc.js';
 

@@ -22,7 +22,7 @@ import { MultiRaftNode } from '../raft/multi/multi-raft-node.js';
 import { decodeConfChange } from '../raft/conf-change.js';
 import {
   type ConfChange, ConfChangeKind, type ConfChangeKindValue, type ConfChangeSingle,
-  type ConfState, type Entry, EntryKind, type HardState, MsgKind, type Prng, type RaftConfig,
+  type ConfState, type Entry, EntryKind, type HardState, MsgKind, type Prng,
   type Ready, Role, type Snapshot,
 } from '../raft/types.js';
 import type { KahunaStateStore, StateRecord } from '../state/kahuna-state.js';
@@ -30,7 +30,7 @@ import {
   checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
 } from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
-import type { ReadMode } from './read-mode.js';
+import { partitionRaftConfig, type ReadMode } from './raft-config.js';
 import { compareHlc } from '../state/hlc.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
@@ -204,7 +204,7 @@ export class PartitionCore {
     for (const rec of r.records) persistent.load(rec);
     const clock = new HlcClock(this.opts.nodeId);
     if (cp !== null) clock.observe(cp.hlc);
-    const raft = new RaftGroup(raftConfig(this.opts.nodeId, r.partition, applied,
+    const raft = new RaftGroup(partitionRaftConfig(this.opts.nodeId, r.partition, applied,
       this.opts.reads ?? 'lease'), storage,
       this.opts.prng(r.partition));
     const rep: Replica = {
@@ -657,23 +657,6 @@ export class PartitionCore {
     assert(rep !== undefined, 'partition not hosted');
     return rep.persistent.hash();
   }
-}
-
-/** Reads are lease reads (thesis 6.4.1): a leader whose heartbeat round a quorum acked in the
- *  last electionTicks - leaseDriftTicks ticks answers at once, without a round per read. The
- *  followers that acked refuse votes for electionTicks of their own ticks after receiving it
- *  (check-quorum's leader stickiness), which, with ticks counted from the monotonic clock on
- *  both sides (workers/partition-host.ts catchUpTicks), is at least 900 ms after it left;
- *  the lease ends at most 700 ms after. The 200 ms between is the bound on clock-rate drift.
- *  A leader transfer, a conf change and a quiesced group void the lease (raft.ts leaseValid). */
-function raftConfig(id: number, group: number, applied: number, reads: ReadMode): RaftConfig {
-  return {
-    id, group, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true,
-    inflightMsgsMax: 256, inflightBytesMax: 16 * 1024 * 1024, msgBytesMax: 1024 * 1024,
-    uncommittedBytesMax: 256 * 1024 * 1024, committedBytesPerReadyMax: 16 * 1024 * 1024,
-    readOnly: reads === 'lease' ? 'lease' : 'safe', leaseDriftTicks: 3, applied,
-    lazyCommitBroadcast: true,
-  };
 }
 
 /** The stamp an entry applies with: its proposer's, unless that is not after the previous
