@@ -370,9 +370,10 @@ export function startPartitionHost(data: PartitionWorkerData,
   }
 
   // Raft ticks follow the monotonic clock, not the timer's count: a timer that fires late (a
-  // busy loop, a GC pause, SIGSTOP) does not fire the missed ticks, and the leader lease (lease
-  // reads, partition-core.ts) is counted in ticks, so a stalled leader would believe it still
-  // held a lease that had run out. Every round and turn catches up before it steps anything.
+  // busy loop, a GC pause, SIGSTOP) does not fire the missed ticks, and the leader lease
+  // (src/core/partition/raft-config.ts) is counted in ticks, so a stalled leader would believe
+  // it still held a lease that had run out. Every round and turn catches up before it steps
+  // anything.
   let tickBase = performance.now();
   let ticked = 0;
 

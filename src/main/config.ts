@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Command, CommanderError, Option } from 'commander';
 import { assert } from '../assert.js';
-import { readModes, type ReadMode } from '../core/partition/raft-config.js';
+import { defaultReadMode, readModes, type ReadMode } from '../core/partition/raft-config.js';
 import {
   checkpointEntriesMax, clusterMembersMax, partitionCheckpointEntries, partitionsMax, workersMax,
 } from '../limits.js';
@@ -312,7 +312,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): NodeCon
     workers: parseWorkers(raw.workers, partitions),
     checkpointEntries: raw.checkpointEntries === null ? partitionCheckpointEntries
       : parseIntIn(raw.checkpointEntries, 1, checkpointEntriesMax),
-    reads: parseChoice(raw.reads, readModes, 'lease'),
+    reads: parseChoice(raw.reads, readModes, defaultReadMode),
     logLevel: parseChoice(raw.logLevel, logLevels, 'info'),
     tls: parseTls(raw.tlsCert, raw.tlsKey),
   };

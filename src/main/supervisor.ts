@@ -18,7 +18,7 @@ import {
 } from '../ipc/ring.js';
 import { createWriterLink } from '../ipc/writer-client.js';
 import { InlineWorker } from './inline-worker.js';
-import type { ReadMode } from '../core/partition/raft-config.js';
+import { defaultReadMode, type ReadMode } from '../core/partition/raft-config.js';
 import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
 import { workerPath } from '../env/paths.js';
 import {
@@ -35,7 +35,7 @@ export interface SupervisorOptions {
   readonly voters?: readonly number[];
   /** Applied entries between checkpoints; default partitionCheckpointEntries. */
   readonly checkpointEntries?: number;
-  /** --reads (default 'lease'). */
+  /** --reads (default defaultReadMode). */
   readonly reads?: ReadMode;
   readonly dataDir: string;
   readonly partitions: number;
@@ -437,7 +437,7 @@ export class Supervisor {
       workerIndex: slot.index, nodeId: this.opts.nodeId, partitions: slot.partitions,
       voters: this.opts.voters ?? [this.opts.nodeId],
       checkpointEntries: this.opts.checkpointEntries ?? partitionCheckpointEntries,
-      reads: this.opts.reads ?? 'lease',
+      reads: this.opts.reads ?? defaultReadMode,
       ownDoorbell, fromMain, toMain, mainDoorbell: quietBell ?? this.mainDoorbellSab,
       toWriter: link.inbound, fromWriter: link.outbound, writerDoorbell: this.writerDoorbell,
       leaderTable: this.leaderSab,

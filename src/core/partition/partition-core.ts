@@ -30,7 +30,7 @@ import {
   checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
 } from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
-import { partitionRaftConfig, type ReadMode } from './raft-config.js';
+import { defaultReadMode, partitionRaftConfig, type ReadMode } from './raft-config.js';
 import { compareHlc } from '../state/hlc.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
 import {
@@ -76,10 +76,9 @@ export interface PartitionCoreOptions {
   readonly checkpointEntries: number;
   /** This node's incarnation, larger after every restart (MultiRaftNode liveness). */
   readonly epoch?: number;
-  /** How a leader confirms a linearizable read (--reads; default 'lease', see raftConfig). */
+  /** How a leader confirms a linearizable read (--reads; raft-config.ts). */
   readonly reads?: ReadMode;
 }
-
 
 /** Ticks after handing a snapshot to the transport before its progress is reported: the
  *  leader then probes the follower again (a lost snapshot is sent anew). */
@@ -205,7 +204,7 @@ export class PartitionCore {
     const clock = new HlcClock(this.opts.nodeId);
     if (cp !== null) clock.observe(cp.hlc);
     const raft = new RaftGroup(partitionRaftConfig(this.opts.nodeId, r.partition, applied,
-      this.opts.reads ?? 'lease'), storage,
+      this.opts.reads ?? defaultReadMode), storage,
       this.opts.prng(r.partition));
     const rep: Replica = {
       partition: r.partition, raft, storage, persistent,

@@ -6,6 +6,7 @@ import type { RaftConfig } from '../raft/types.js';
 
 export type ReadMode = 'lease' | 'read-index';
 export const readModes: readonly ReadMode[] = ['lease', 'read-index'];
+export const defaultReadMode: ReadMode = 'lease';
 
 /** With --reads lease (thesis 6.4.1) a leader whose heartbeat round a quorum acked in the
  *  last electionTicks - leaseDriftTicks ticks answers at once, without a round per read. The
