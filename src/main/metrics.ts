@@ -14,8 +14,11 @@ export interface ThreadWakeups {
   readonly count: number;
 }
 
-/** What the writer reports per interval: one array element per flush (group commit). */
+/** What the writer reports per interval: per-flush (group commit) samples, each standing for
+ *  `stride` flushes (the last for what is left of `flushCount`); stride 1 is every flush. */
 export interface WriterStats {
+  readonly flushCount: number;
+  readonly stride: number;
   readonly flushEntries: readonly number[];
   readonly flushBytes: readonly number[];
   readonly fsyncMs: readonly number[];
@@ -127,10 +130,21 @@ export function createMetrics(): Metrics {
       peerStatsSource = source;
     },
     observeWriterStats(stats) {
-      assert(stats.flushEntries.length === stats.flushBytes.length, 'writer stats out of step');
-      for (const entries of stats.flushEntries) batchEntries.observe(entries);
-      for (const bytes of stats.flushBytes) batchBytes.observe(bytes);
-      for (const ms of stats.fsyncMs) fsyncSeconds.observe(ms / 1000);
+      const n = stats.flushEntries.length;
+      assert(n === stats.flushBytes.length && n === stats.fsyncMs.length,
+        'writer stats out of step');
+      assert(stats.stride >= 1 && n <= stats.flushCount &&
+        stats.flushCount <= n * stats.stride, 'writer samples do not cover the flushes');
+      // A thinned sample is observed once per flush it stands for, so _count is the number of
+      // flushes (the histogram's shape and _sum are then estimates from the samples).
+      for (let j = 0; j < n; j++) {
+        const weight = Math.min(stats.stride, stats.flushCount - j * stats.stride);
+        for (let k = 0; k < weight; k++) {
+          batchEntries.observe(stats.flushEntries[j]!);
+          batchBytes.observe(stats.flushBytes[j]!);
+          fsyncSeconds.observe(stats.fsyncMs[j]! / 1000);
+        }
+      }
     },
     countWorkerRestart(worker) {
       workerRestarts.inc({ worker });

@@ -386,6 +386,7 @@ export class Supervisor {
   private onWriterEvent(msg: WriterEvent): void {
     if (msg.type === 'stats') {
       this.opts.metrics.observeWriterStats({
+        flushCount: msg.flushCount, stride: msg.samples.stride,
         flushEntries: msg.samples.entryCount, flushBytes: msg.samples.bytes,
         fsyncMs: msg.samples.fsyncMs,
       });

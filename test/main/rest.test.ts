@@ -79,8 +79,9 @@ describe('system routes', () => {
 
   test('/metrics serves every Honu metric name and the process metrics', async () => {
     metrics.setRingDepthSource(() => [{ ring: 'main->worker0', bytes: 4096 }]);
-    metrics.observeWriterStats({ flushEntries: [3, 100], flushBytes: [300, 10_000],
-      fsyncMs: [0.25, 1.5] });
+    // Thinned: two samples at stride 2 for three flushes -> weights 2 and 1.
+    metrics.observeWriterStats({ flushCount: 3, stride: 2, flushEntries: [3, 100],
+      flushBytes: [300, 10_000], fsyncMs: [0.25, 1.5] });
     metrics.countWorkerRestart('partition-0');
     metrics.setWakeupSource(() => [{ thread: 'main', count: 3 }, { thread: 'worker0', count: 8 }]);
     let peerStats = { envelopesSent: 5, raftItemsSent: 7 };
@@ -98,9 +99,10 @@ describe('system routes', () => {
       expect(reply.body).toContain(`# TYPE ${name} `);
     }
     expect(reply.body).toContain('honu_ring_depth_bytes{ring="main->worker0"} 4096');
-    expect(reply.body).toContain('honu_writer_batch_entries_count 2');
-    expect(reply.body).toContain('honu_writer_batch_entries_sum 103');
-    expect(reply.body).toContain('honu_writer_fsync_seconds_bucket{le="0.00025"} 1');
+    expect(reply.body).toContain('honu_writer_batch_entries_count 3');
+    expect(reply.body).toContain('honu_writer_batch_entries_sum 106');
+    expect(reply.body).toContain('honu_writer_fsync_seconds_count 3');
+    expect(reply.body).toContain('honu_writer_fsync_seconds_bucket{le="0.00025"} 2');
     expect(reply.body).toContain('honu_worker_restarts_total{worker="partition-0"} 1');
     expect(reply.body).toContain('honu_thread_wakeups_total{thread="worker0"} 8');
     // Each scrape reports the transport's counters as they are, not added to the last scrape.

@@ -249,8 +249,10 @@ export interface WriterStatsReport {
   readonly bytes: number;
   readonly fsyncMsTotal: number;
   readonly fsyncMsMax: number;
-  /** Per-flush samples, evenly thinned to at most samplesMax when there were more flushes. */
+  /** Per-flush samples, evenly thinned to at most samplesMax when there were more flushes:
+   *  sample j is flush j * stride and stands for the flushes up to the next sample. */
   readonly samples: {
+    readonly stride: number;
     readonly entryCount: number[];
     readonly bytes: number[];
     readonly fsyncMs: number[];
@@ -306,7 +308,7 @@ export class WriterStats {
       flushCount: this.flushCount, batchCount: this.batchCount, entryCount: this.entryCount,
       bytes: this.bytes, fsyncMsTotal: this.fsyncMsTotal, fsyncMsMax: this.fsyncMsMax,
       samples: {
-        entryCount: this.sampleEntries, bytes: this.sampleBytes, fsyncMs: this.sampleFsyncMs,
+        stride: this.stride, entryCount: this.sampleEntries, bytes: this.sampleBytes, fsyncMs: this.sampleFsyncMs,
       },
     };
     this.flushCount = 0;
