@@ -338,7 +338,7 @@ export function startPartitionHost(data: PartitionWorkerData,
       newStore: (partition, persistent) => new KahunaState({ partition, nodeId: data.nodeId,
         persistent }),
       prng: (partition) => prng.fork(`raft-${partition}`),
-      checkpointEntries: data.checkpointEntries, reads: data.reads,
+      checkpointEntries: data.checkpointEntries, reads: data.reads, ticksDue,
     }, restored, {
       reply: (id, payload) => reply(id, null, payload),
       replyError: (id, error) => reply(id, error, empty),
@@ -377,9 +377,14 @@ export function startPartitionHost(data: PartitionWorkerData,
   let tickBase = performance.now();
   let ticked = 0;
 
+  /** Ticks the monotonic clock has passed that the core has not run. */
+  function ticksDue(): number {
+    return Math.max(0, Math.floor((performance.now() - tickBase) / raftTickMs) - ticked);
+  }
+
   function catchUpTicks(): void {
     if (core === null) return;
-    const due = Math.floor((performance.now() - tickBase) / raftTickMs) - ticked;
+    const due = ticksDue();
     if (due <= 0) return;
     ticked += due; // beyond raftTickCatchUpMax every timer has expired: the rest are dropped
     for (let i = Math.min(due, raftTickCatchUpMax); i > 0; i--) core.tick();

@@ -47,6 +47,8 @@ class Cluster {
 
   /** Raft messages (plain and coalesced heartbeats) each node has sent. */
   readonly sent = new Map<number, number>();
+  /** Per-node ticks its clock has passed that it has not run (the host's ticksDue). */
+  readonly due = new Map<number, number>();
 
   constructor(readonly checkpointEntries = 1000, seed = 1, readonly reads?: ReadMode) {
     for (const id of ids) {
@@ -62,6 +64,7 @@ class Cluster {
     return new PartitionCore({
       nodeId: node.id, voters: ids, checkpointEntries: this.checkpointEntries, epoch: this.now,
       ...(this.reads === undefined ? {} : { reads: this.reads }),
+      ticksDue: () => this.due.get(node.id) ?? 0,
       newStore: (partition, persistent) => new KahunaState({ partition, nodeId: node.id,
         persistent }),
       prng: (p) => prng.fork(`p${p}`),
@@ -255,6 +258,35 @@ describe('PartitionCore across three nodes', () => {
       if (reads === 'read-index') c.until(() => c.replies.has(second), 5);
       expect(c.answer<{ type: number }>(second)?.type).toBe(3); // Get
       expect((c.sent.get(leader.id) ?? 0) - before).toBe(messages); // a heartbeat per follower
+    });
+
+  it('serves no lease read its clock has outrun: a leader stalled after its tick catch-up',
+    () => {
+      const c = new Cluster(1000, 1, 'lease');
+      c.electAll();
+      c.set(1, 'a/1', 'one');
+      const old = c.leaderOf(1)!;
+      const first = c.send(old, 1, KahunaOp.KvGet, getReq('a/1'));
+      c.until(() => c.replies.has(first), 5); // the lease starts
+      // The old leader stalls (no ticks, no messages) while the others elect a new leader,
+      // which commits a newer value.
+      old.up = false;
+      c.until(() => c.leaderOf(1) !== undefined, 100);
+      c.set(1, 'a/1', 'two');
+      // It resumes inside a turn whose tick catch-up ran before the stall: its group's tick
+      // count still says the lease holds, its clock says 30 ticks have passed.
+      old.up = true;
+      c.due.set(old.id, 30);
+      const read = c.send(old, 1, KahunaOp.KvGet, getReq('a/1'));
+      old.core.process(c.now);
+      expect(c.replies.has(read)).toBe(false); // without the check: 'one', a stale read
+      // The next turn runs the due ticks first; the read then needs a heartbeat round, which
+      // finds the new term: the old leader steps down and the read is refused.
+      c.due.set(old.id, 0);
+      for (let i = 0; i < 30; i++) old.core.tick();
+      c.until(() => c.replies.has(read) || c.errors.has(read), 20);
+      expect(c.replies.has(read)).toBe(false);
+      expect(c.errors.get(read)?.code).toBe('HONU_ERR_MUST_RETRY');
     });
 
   it('restarts a node from its disk and catches it up', () => {

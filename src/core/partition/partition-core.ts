@@ -78,6 +78,9 @@ export interface PartitionCoreOptions {
   readonly epoch?: number;
   /** How a leader confirms a linearizable read (--reads; raft-config.ts). */
   readonly reads?: ReadMode;
+  /** Raft ticks the host's monotonic clock has passed but not run yet (0 if absent): a read
+   *  granted under the lease is served only if the lease still holds counting them. */
+  readonly ticksDue?: () => number;
 }
 
 /** Ticks after handing a snapshot to the transport before its progress is reported: the
@@ -129,7 +132,7 @@ interface Replica {
   readonly readBatches: Map<number, WaitingRead[]>;
   queuedReads: WaitingRead[];
   /** Reads whose ReadIndex came back, waiting for apply to reach `index`. */
-  readonly servable: { index: number; reads: WaitingRead[] }[];
+  readonly servable: { index: number; lease: boolean; reads: WaitingRead[] }[];
   /** Readys handed to the writer and not yet acknowledged, oldest first: `ack` is the Ready
    *  number to acknowledge when the batch is durable (raised by later Readys that wrote
    *  nothing, which must not be acknowledged before earlier writes are: onPersisted(n)
@@ -406,7 +409,7 @@ export class PartitionCore {
       const reads = rep.readBatches.get(ctx);
       if (reads === undefined) continue;
       rep.readBatches.delete(ctx);
-      rep.servable.push({ index: rs.index, reads });
+      rep.servable.push({ index: rs.index, lease: rs.lease === true, reads });
     }
     this.serveReads(rep, nowMs);
   }
@@ -605,12 +608,27 @@ export class PartitionCore {
 
   private serveReads(rep: Replica, nowMs: number): void {
     while (rep.servable.length > 0 && rep.servable[0]!.index <= rep.applied) {
-      const { reads } = rep.servable.shift()!;
+      const { reads, lease } = rep.servable.shift()!;
       const now = rep.clock.now(nowMs);
-      for (const r of reads) {
-        const res = dispatchRead(rep.persistent, r.op, r.req, now);
-        this.sink.reply(r.id, encode(opCodecs[r.op].response, res));
+      if (!lease) {
+        for (const r of reads) {
+          this.sink.reply(r.id, encode(opCodecs[r.op].response,
+            dispatchRead(rep.persistent, r.op, r.req, now)));
+        }
+        continue;
       }
+      // Granted at the group's tick count, which may lag the clock (the thread stalled after
+      // its catch-up): read first, then check the lease against the clock as it is now. If
+      // it held now, it held when the read was granted (or a later heartbeat round confirmed
+      // this leader after that), so the replies are linearizable; if not, the reads go back
+      // to the queue and the next turn confirms them with a heartbeat round.
+      const replies = reads.map((r) => encode(opCodecs[r.op].response,
+        dispatchRead(rep.persistent, r.op, r.req, now)));
+      if (!rep.raft.raft.leaseValid(this.opts.ticksDue?.() ?? 0)) {
+        rep.queuedReads.push(...reads);
+        continue;
+      }
+      reads.forEach((r, i) => this.sink.reply(r.id, replies[i]!));
     }
   }
 

@@ -607,10 +607,11 @@ export class Raft {
   }
 
   /** Answers a ReadIndex request: a local read state, or a response to the follower. */
-  respondToReadIndex(req: Message, index: number): void {
+  respondToReadIndex(req: Message, index: number, lease = false): void {
     assert(req.context !== null, 'ReadIndex without a context');
     if (req.from === 0 || req.from === this.id) {
-      this.readStates.push({ index, context: req.context });
+      this.readStates.push(lease ? { index, context: req.context, lease: true }
+        : { index, context: req.context });
     } else {
       this.send({ kind: MsgKind.ReadIndexResp, to: req.from, index, context: req.context });
     }
@@ -627,7 +628,7 @@ export class Raft {
    *  quorum), or at once under a valid lease (thesis 6.4.1). */
   readIndexConfirmed(m: Message): void {
     if (this.cfg.readOnly === 'lease' && this.leaseValid()) {
-      this.respondToReadIndex(m, this.log.committed);
+      this.respondToReadIndex(m, this.log.committed, true);
       return;
     }
     if (!this.readOnly.addRequest(this.log.committed, m, this.tickCount)) return;
@@ -651,11 +652,12 @@ export class Raft {
 
   /** The lease holds while no other leader can have been elected: followers that acked a
    *  heartbeat sent at leaseStartTick ignore votes for electionTicks of their own clocks, and
-   *  their clocks run at most leaseDriftTicks per election timeout faster than ours. */
-  leaseValid(): boolean {
+   *  their clocks run at most leaseDriftTicks per election timeout faster than ours.
+   *  `ticksDue`: ticks the host's clock has passed that this group has not run yet. */
+  leaseValid(ticksDue = 0): boolean {
     if (this.role !== Role.Leader || this.transferAttempted || this.quiesced) return false;
     const expires = this.leaseStartTick + this.cfg.electionTicks - this.cfg.leaseDriftTicks;
-    return this.tickCount < expires && this.committedEntryInCurrentTerm();
+    return this.tickCount + ticksDue < expires && this.committedEntryInCurrentTerm();
   }
 }
 

@@ -121,6 +121,10 @@ export interface Message {
 export interface ReadState {
   readonly index: number;
   readonly context: Uint8Array;
+  /** Granted under the leader lease at this group's tick count, not by a heartbeat round: the
+   *  host's clock may be past ticks it has not run yet (a stall inside its turn), so whoever
+   *  serves it checks `leaseValid(ticks due)` after reading its state (partition-core.ts). */
+  readonly lease?: true;
 }
 
 export const Role = { Follower: 0, PreCandidate: 1, Candidate: 2, Leader: 3 } as const;
