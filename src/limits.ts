@@ -126,6 +126,13 @@ export const raftTickMs = 100;
 export const raftTickCatchUpMax = 40;
 /** A partition materializes its state and compacts its log after this many applied entries. */
 export const partitionCheckpointEntries = 20_000;
+/** A checkpoint's log is deleted entry by entry, spread over flushes: at least this many with
+ *  each persist of the partition (and twice its new entries) ... */
+export const logTrimPerPersistEntries = 64;
+/** ... and this many per Raft tick (an idle partition). One delete range of a checkpoint's
+ *  20,000 entries, enumerated by the writer inside one flush, held every write behind it
+ *  for 10-50 ms (bench/RESULTS.md, stop 20). */
+export const logTrimChunkEntries = 1024;
 /** Upper bound of --checkpoint-entries. */
 export const checkpointEntriesMax = 10_000_000;
 

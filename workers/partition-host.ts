@@ -322,12 +322,18 @@ export function startPartitionHost(data: PartitionWorkerData,
     }
     const log = raftLogRange(partition, (checkpoint?.index ?? 0) + 1);
     const entries = (await readAll(log.start, log.end)).map((kv) => decodeEntry(kv.value));
+    const wholeLog = raftLogRange(partition);
+    const firstPage = writer.range(wholeLog.start, wholeLog.end, 1);
+    writer.flush();
+    const first = (await firstPage).entries[0];
+    const firstKey = first === undefined ? null : decodeKey(first.key);
+    const logStart = firstKey?.kind === 'raftLog' ? firstKey.logIndex : null;
     const pingBytes = await writer.get(stateKey(partition, StateNamespace.Meta, pingCounterKey));
     const ping = new PartitionState(partition);
     ping.restore(pingBytes === undefined ? 0n : decodeU64(pingBytes));
     pings.set(partition, ping);
     return { partition, hardState: hsBytes === undefined ? null : decodeHardState(hsBytes),
-      checkpoint, records, entries };
+      checkpoint, records, entries, logStart };
   }
 
   async function restore(): Promise<void> {

@@ -37,16 +37,20 @@ export class FakeDisk {
     const cp = get(checkpointKey(partition));
     const records = [];
     const entries = [];
+    let logStart: number | null = null;
     const sorted = [...this.kv.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [k, value] of sorted) {
       const key = decodeKey(Buffer.from(k, 'hex'));
       if (key.kind === 'state' && key.partition === partition) {
         records.push({ namespace: key.namespace, key: key.userKey, value });
       } else if (key.kind === 'raftLog' && key.partition === partition) {
+        logStart ??= key.logIndex;
         entries.push(decodeEntry(value));
       }
     }
-    return { partition, hardState: hs === undefined ? null : decodeHardState(hs),
-      checkpoint: cp === undefined ? null : decodeCheckpoint(cp), records, entries };
+    const checkpoint = cp === undefined ? null : decodeCheckpoint(cp);
+    // As the partition host reads it: the log after the checkpoint, and where the log starts.
+    return { partition, hardState: hs === undefined ? null : decodeHardState(hs), checkpoint,
+      records, entries: entries.filter((e) => e.index > (checkpoint?.index ?? 0)), logStart };
   }
 }

@@ -13,6 +13,9 @@ import { KahunaState } from '../../src/core/state/kahuna-state-impl.js';
 import { decodePeerBatch } from '../../src/core/raft/multi/batch-codec.js';
 import { MsgKind } from '../../src/core/raft/types.js';
 import { FakeDisk } from '../helpers/fake-disk.js';
+import { checkpointKey, decodeKey } from '../../src/core/writer/keys.js';
+import { decodeCheckpoint } from '../../src/core/partition/raft-records.js';
+import { logTrimChunkEntries } from '../../src/limits.js';
 import type { ReadMode } from '../../src/core/partition/raft-config.js';
 import type { Hlc } from '../../src/core/api/types.js';
 import { compareHlc } from '../../src/core/state/hlc.js';
@@ -288,6 +291,63 @@ describe('PartitionCore across three nodes', () => {
       expect(c.replies.has(read)).toBe(false);
       expect(c.errors.get(read)?.code).toBe('HONU_ERR_MUST_RETRY');
     });
+
+  it('trims the log below a checkpoint a little per flush; a restart finishes a trim', () => {
+    const c = new Cluster(2500);
+    c.electAll();
+    const leader = c.leaderOf(1)!;
+    const follower = [...c.nodes.values()].find((n) => n !== leader)!;
+    const checkpointOf = (n: Node): number => {
+      const cp = n.disk.kv.get(Buffer.from(checkpointKey(1)).toString('hex'));
+      return cp === undefined ? 0 : decodeCheckpoint(cp).index;
+    };
+    const logIndexes = (n: Node): number[] => [...n.disk.kv.keys()]
+      .map((k) => decodeKey(Buffer.from(k, 'hex')))
+      .flatMap((k) => (k.kind === 'raftLog' && k.partition === 1 ? [k.logIndex] : []));
+    // The most log entries one batch of a node's disk deletes (the trim is spread out).
+    const widest = new Map<number, number>();
+    for (const n of c.nodes.values()) {
+      const write = n.disk.write.bind(n.disk);
+      n.disk.write = (ops) => {
+        let deletes = 0;
+        for (const op of ops) {
+          if (op.kind === 'deleteRange') deletes = Infinity; // the trim never enumerates
+          else if (op.kind === 'delete' && decodeKey(op.key).kind === 'raftLog') deletes += 1;
+        }
+        widest.set(n.id, Math.max(widest.get(n.id) ?? 0, deletes));
+        write(ops);
+      };
+    }
+    let restartedWithRest = 0;
+    for (let sent = 0; sent < 2700; sent += 100) {
+      const ids = [];
+      for (let i = 0; i < 100; i++) {
+        ids.push(c.send(leader, 1, KahunaOp.KvSet, setReq(`t/${(sent + i) % 300}`, `v${sent}`)));
+      }
+      for (let s = 0; s < 50 && !ids.every((id) => c.replies.has(id)); s++) {
+        c.step();
+        const cp = checkpointOf(follower);
+        if (restartedWithRest === 0 && cp > 0 && logIndexes(follower).some((i) => i <= cp)) {
+          restartedWithRest = logIndexes(follower).filter((i) => i <= cp).length;
+          c.restart(follower.id); // stops mid-trim: its disk holds entries below the checkpoint
+        }
+      }
+      expect(ids.every((id) => c.replies.has(id))).toBe(true);
+    }
+    c.until(() => new Set(c.hashes(1)).size === 1);
+    for (let t = 0; t < 3; t++) { // idle: the rest goes a chunk per tick
+      c.tick();
+      c.step();
+    }
+    expect(restartedWithRest).toBeGreaterThan(logTrimChunkEntries); // the trim was unfinished
+    for (const n of c.nodes.values()) {
+      const cp = checkpointOf(n);
+      expect(cp).toBeGreaterThanOrEqual(2500);
+      expect(logIndexes(n).filter((i) => i <= cp)).toEqual([]);
+      expect(Math.min(...logIndexes(n))).toBe(cp + 1);
+      expect(widest.get(n.id)).toBeLessThanOrEqual(logTrimChunkEntries);
+    }
+  });
 
   it('restarts a node from its disk and catches it up', () => {
     const c = new Cluster();

@@ -30,6 +30,7 @@ import {
   checkpointKey, hardStateKey, raftLogKey, raftLogRange, stateKey, stateRange,
 } from '../writer/keys.js';
 import { HlcClock } from './hlc-clock.js';
+import { logTrimChunkEntries, logTrimPerPersistEntries } from '../../limits.js';
 import { defaultReadMode, partitionRaftConfig, type ReadMode } from './raft-config.js';
 import { compareHlc } from '../state/hlc.js';
 import { dispatchRead, dispatchWrite, isReadOp, durabilityOf } from './dispatch.js';
@@ -44,7 +45,11 @@ export interface RestoredPartition {
   readonly hardState: HardState | null;
   readonly checkpoint: Checkpoint | null;
   readonly records: readonly StateRecord[];
+  /** The log after the checkpoint. */
   readonly entries: readonly Entry[];
+  /** The lowest log index on disk (null: none): below the checkpoint, the rest of a trim the
+   *  last run did not finish, which this one finishes. */
+  readonly logStart: number | null;
 }
 
 export interface CoreSink {
@@ -151,6 +156,9 @@ interface Replica {
   appliedHlc: Hlc;
   conf: ConfState;
   checkpointIndex: number;
+  /** The lowest log index that may still be on disk below the checkpoint: the entries from
+   *  here to checkpointIndex are deleted a few with every persist and a chunk per tick. */
+  trimFrom: number;
   leader: number;
   term: number;
   /** Leader only: ticks each learner has been caught up (auto-promotion). */
@@ -217,6 +225,8 @@ export class PartitionCore {
       hardState: r.hardState, hardStateWritten: true, writtenTerm: r.hardState?.term ?? 0,
       writtenVote: r.hardState?.vote ?? 0,
       applied, appliedHlc: cp?.hlc ?? { n: 0, l: 0, c: 0 }, conf, checkpointIndex: applied,
+      // Entries below the checkpoint still on disk (a trim the last run did not finish).
+      trimFrom: Math.min(r.logStart ?? applied + 1, applied + 1),
       leader: 0, term: 0, learnerTicks: new Map(),
     };
     storage.source = () => this.snapshotOf(rep);
@@ -248,6 +258,12 @@ export class PartitionCore {
   tick(): void {
     this.ticks += 1;
     this.node.tick();
+    for (const rep of this.replicas.values()) {
+      if (rep.trimFrom > rep.checkpointIndex) continue;
+      const ops: WriteOpInput[] = []; // an idle partition trims a chunk per tick
+      this.trimLog(rep, ops, logTrimChunkEntries);
+      this.sink.persist(rep.partition, ops, 0);
+    }
     this.promoteLearners();
     while (this.snapshotsSent.length > 0 && this.snapshotsSent[0]!.dueTick <= this.ticks) {
       const s = this.snapshotsSent.shift()!;
@@ -393,6 +409,11 @@ export class PartitionCore {
     if (rd.softState !== null) this.onSoftState(rep, rd);
     const ops: WriteOpInput[] = [];
     this.persistOps(rep, rd, ops);
+    if (ops.length > 0 && rep.trimFrom <= rep.checkpointIndex) {
+      // The trim rides with the writes, twice as fast as they append: spread over flushes, as
+      // one batch of a checkpoint's worth held every write behind it (bench/RESULTS.md, stop 20).
+      this.trimLog(rep, ops, Math.max(logTrimPerPersistEntries, 2 * rd.entries.length));
+    }
     if (ops.length > 0) {
       rep.inflight.push({ token: rd.number, ack: rd.number });
       this.sink.persist(rep.partition, ops, rd.number);
@@ -488,6 +509,7 @@ export class PartitionCore {
     rep.persistent = store;
     rep.applied = index;
     rep.checkpointIndex = index;
+    rep.trimFrom = index + 1; // this batch clears the whole log
     rep.persistedLast = index;
     rep.conf = conf;
     rep.appliedHlc = data.hlc;
@@ -632,8 +654,8 @@ export class PartitionCore {
     }
   }
 
-  /** Materializes what changed since the last checkpoint and drops the log up to the applied
-   *  index, in one atomic batch (the restore path: checkpoint + replay of the log after it). */
+  /** Materializes what changed since the last checkpoint in one atomic batch (the restore
+   *  path: checkpoint + replay of the log after it); the log up to it is trimmed later. */
   checkpoint(rep: Replica): void {
     const index = rep.applied;
     if (index <= rep.checkpointIndex) return;
@@ -646,17 +668,34 @@ export class PartitionCore {
     this.writeHardState(rep, ops);
     ops.push({ kind: 'put', key: checkpointKey(rep.partition),
       value: encodeCheckpoint({ index, term, conf: rep.conf, hlc: rep.appliedHlc }) });
-    ops.push({ kind: 'deleteRange', start: raftLogKey(rep.partition, 0),
-      end: raftLogKey(rep.partition, index + 1) });
     this.sink.persist(rep.partition, ops, 0);
     rep.storage.createSnapshot(index, rep.conf, emptyData);
     rep.storage.compact(index);
     rep.checkpointIndex = index;
   }
 
-  /** Checkpoints every partition with applied entries since its last one (shutdown). */
+  /** Deletes (into `ops`) up to `max` more log entries below the checkpoint, by key: no range
+   *  for the writer to enumerate. Those entries are never read again (a restore replays only
+   *  what follows its checkpoint) nor rewritten (they are committed), so the trim needs no
+   *  atomicity with the checkpoint: a crash leaves a rest the restarted replica trims. */
+  private trimLog(rep: Replica, ops: WriteOpInput[], max: number): void {
+    const end = Math.min(rep.checkpointIndex + 1, rep.trimFrom + max);
+    for (let i = rep.trimFrom; i < end; i++) {
+      ops.push({ kind: 'delete', key: raftLogKey(rep.partition, i) });
+    }
+    rep.trimFrom = end;
+  }
+
+  /** Checkpoints every partition with applied entries since its last one, and trims its log
+   *  (shutdown). */
   checkpointAll(): void {
-    for (const rep of this.replicas.values()) this.checkpoint(rep);
+    for (const rep of this.replicas.values()) {
+      this.checkpoint(rep);
+      if (rep.trimFrom > rep.checkpointIndex) continue;
+      const ops: WriteOpInput[] = []; // and the whole trim: a clean stop leaves no rest
+      this.trimLog(rep, ops, rep.checkpointIndex + 1 - rep.trimFrom);
+      this.sink.persist(rep.partition, ops, 0);
+    }
   }
 
   /** Abandons everything in flight (the worker is stopping or the writer failed). */
