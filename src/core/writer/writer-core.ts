@@ -308,7 +308,8 @@ export class WriterStats {
       flushCount: this.flushCount, batchCount: this.batchCount, entryCount: this.entryCount,
       bytes: this.bytes, fsyncMsTotal: this.fsyncMsTotal, fsyncMsMax: this.fsyncMsMax,
       samples: {
-        stride: this.stride, entryCount: this.sampleEntries, bytes: this.sampleBytes, fsyncMs: this.sampleFsyncMs,
+        stride: this.stride, entryCount: this.sampleEntries, bytes: this.sampleBytes,
+        fsyncMs: this.sampleFsyncMs,
       },
     };
     this.flushCount = 0;
