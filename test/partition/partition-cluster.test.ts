@@ -14,7 +14,7 @@ import { decodePeerBatch } from '../../src/core/raft/multi/batch-codec.js';
 import { MsgKind } from '../../src/core/raft/types.js';
 import { FakeDisk } from '../helpers/fake-disk.js';
 import { checkpointKey, decodeKey } from '../../src/core/writer/keys.js';
-import { decodeCheckpoint } from '../../src/core/partition/raft-records.js';
+import { decodeCheckpoint, decodeEntry } from '../../src/core/partition/raft-records.js';
 import { logTrimChunkEntries } from '../../src/limits.js';
 import type { ReadMode } from '../../src/core/partition/raft-config.js';
 import type { Hlc } from '../../src/core/api/types.js';
@@ -347,6 +347,43 @@ describe('PartitionCore across three nodes', () => {
       expect(Math.min(...logIndexes(n))).toBe(cp + 1);
       expect(widest.get(n.id)).toBeLessThanOrEqual(logTrimChunkEntries);
     }
+  });
+
+  it('deletes a deposed leader\'s longer unreplicated tail from its disk', () => {
+    const c = new Cluster();
+    c.electAll();
+    c.set(1, 'k/0', 'a');
+    const old = c.leaderOf(1)!;
+    for (const n of c.nodes.values()) {
+      if (n === old) continue;
+      c.cut.add(`${old.id}>${n.id}`);
+      c.cut.add(`${n.id}>${old.id}`);
+    }
+    const stale = [0, 1, 2, 3, 4, 5, 6, 7]
+      .map((i) => c.send(old, 1, KahunaOp.KvSet, setReq(`k/${i}`, 'stale')));
+    for (let i = 0; i < 3; i++) c.step(); // on the old leader's disk, never committed
+    const others = [...c.nodes.values()].filter((n) => n !== old);
+    c.until(() => others.some((n) => n.core.isLeader(1)), 100);
+    const next = others.find((n) => n.core.isLeader(1))!;
+    const fresh = c.send(next, 1, KahunaOp.KvSet, setReq('k/1', 'new'));
+    c.until(() => c.replies.has(fresh), 50);
+    const log = (n: Node): Map<number, number> => new Map([...n.disk.kv.entries()]
+      .filter(([k]) => {
+        const d = decodeKey(Buffer.from(k, 'hex'));
+        return d.kind === 'raftLog' && d.partition === 1;
+      })
+      .map(([, v]) => {
+        const e = decodeEntry(v);
+        return [e.index, e.term] as const;
+      }));
+    const staleLast = Math.max(...log(old).keys());
+    expect(staleLast).toBeGreaterThan(Math.max(...log(next).keys())); // the longer tail
+    c.cut.clear();
+    c.until(() => new Set(c.hashes(1)).size === 1);
+    expect(log(old)).toEqual(log(next)); // same indexes, same terms: nothing stale is left
+    expect(stale.some((id) => c.replies.has(id))).toBe(false);
+    c.restart(old.id);
+    c.until(() => new Set(c.hashes(1)).size === 1);
   });
 
   it('restarts a node from its disk and catches it up', () => {

@@ -465,9 +465,12 @@ export class PartitionCore {
     if (first !== undefined) {
       const lastNew = rd.entries[rd.entries.length - 1]!.index;
       if (first.index <= rep.persistedLast && lastNew < rep.persistedLast) {
-        // A new leader replaced our tail: drop the stale entries after the new last one.
-        ops.push({ kind: 'deleteRange', start: raftLogKey(rep.partition, lastNew + 1),
-          end: raftLogKey(rep.partition, rep.persistedLast + 1) });
+        // A new leader replaced our tail: drop the stale entries after the new last one, by
+        // key (they are known; a delete range would make the writer enumerate them and scan
+        // its open batch for those of them it holds).
+        for (let i = lastNew + 1; i <= rep.persistedLast; i++) {
+          ops.push({ kind: 'delete', key: raftLogKey(rep.partition, i) });
+        }
       }
       for (const e of rd.entries) {
         ops.push({ kind: 'put', key: raftLogKey(rep.partition, e.index), value: encodeEntry(e) });
