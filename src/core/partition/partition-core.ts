@@ -15,7 +15,7 @@ import type { WriteOpInput } from '../../ipc/writer-client.js';
 import { decode, encode } from '../../ipc/messages/codec.js';
 import { isKahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
 import type { Hlc } from '../api/types.js';
-import { MemoryStorage } from '../raft/memory-storage.js';
+import { PartitionStorage, type Replica } from './replica.js';
 import { RaftGroup } from '../raft/raft-group.js';
 import { decodePeerBatch, encodePeerBatch } from '../raft/multi/batch-codec.js';
 import { MultiRaftNode } from '../raft/multi/multi-raft-node.js';
@@ -98,72 +98,6 @@ const learnerCatchUpTicks = 30;
 /** Liveness of peer nodes, in ticks (MultiRaftNode; quiescence is off here). */
 const peerDownAfterTicks = 30;
 const peerBeaconIntervalTicks = 10;
-
-/** The log of a replica in memory; a leader's snapshot for a lagging follower is built when
- *  Raft asks for it, from the state applied so far (never older than the log's start). */
-class PartitionStorage extends MemoryStorage {
-  source: (() => Snapshot) | null = null;
-
-  override snapshot(): Snapshot {
-    return this.source?.() ?? super.snapshot();
-  }
-}
-
-interface Proposal {
-  readonly id: number;
-  readonly term: number;
-  /** A Kahuna op, or 0 for a membership change (answered with the resulting members). */
-  readonly op: KahunaOpValue | 0;
-  /** The request as onRequest decoded it: the leader applies it without decoding it again. */
-  readonly req: unknown;
-}
-
-interface WaitingRead {
-  readonly id: number;
-  readonly op: KahunaOpValue;
-  readonly req: unknown;
-}
-
-interface Replica {
-  readonly partition: number;
-  readonly raft: RaftGroup;
-  readonly storage: PartitionStorage;
-  persistent: KahunaStateStore;
-  readonly ephemeral: KahunaStateStore;
-  readonly clock: HlcClock;
-  /** Proposals by log index. */
-  readonly proposals: Map<number, Proposal>;
-  /** Reads waiting for the ReadIndex of the next batch, by context id. */
-  readonly readBatches: Map<number, WaitingRead[]>;
-  queuedReads: WaitingRead[];
-  /** Reads whose ReadIndex came back, waiting for apply to reach `index`. */
-  readonly servable: { index: number; lease: boolean; reads: WaitingRead[] }[];
-  /** Readys handed to the writer and not yet acknowledged, oldest first: `ack` is the Ready
-   *  number to acknowledge when the batch is durable (raised by later Readys that wrote
-   *  nothing, which must not be acknowledged before earlier writes are: onPersisted(n)
-   *  covers every Ready up to n). */
-  readonly inflight: { token: number; ack: number }[];
-  /** Last log index handed to the writer (a shorter new tail deletes the rest). */
-  persistedLast: number;
-  /** The newest hard state, and the term and vote last handed to the writer: a hard state
-   *  that only moved the commit index is not written on its own (it is soft: a restarted
-   *  single group re-commits its log), but rides with the next entries or checkpoint. */
-  hardState: HardState | null;
-  hardStateWritten: boolean;
-  writtenTerm: number;
-  writtenVote: number;
-  applied: number;
-  appliedHlc: Hlc;
-  conf: ConfState;
-  checkpointIndex: number;
-  /** The lowest log index that may still be on disk below the checkpoint: the entries from
-   *  here to checkpointIndex are deleted a few with every persist and a chunk per tick. */
-  trimFrom: number;
-  leader: number;
-  term: number;
-  /** Leader only: ticks each learner has been caught up (auto-promotion). */
-  readonly learnerTicks: Map<number, number>;
-}
 
 const emptyData = new Uint8Array(0);
 
