@@ -192,12 +192,7 @@ export class PartitionCore {
   tick(): void {
     this.ticks += 1;
     this.node.tick();
-    for (const rep of this.replicas.values()) {
-      if (rep.trimFrom > rep.checkpointIndex) continue;
-      const ops: WriteOpInput[] = []; // an idle partition trims a chunk per tick
-      this.trimLog(rep, ops, logTrimChunkEntries);
-      this.sink.persist(rep.partition, ops, 0);
-    }
+    for (const rep of this.replicas.values()) this.persistTrim(rep, logTrimChunkEntries);
     this.promoteLearners();
     while (this.snapshotsSent.length > 0 && this.snapshotsSent[0]!.dueTick <= this.ticks) {
       const s = this.snapshotsSent.shift()!;
@@ -623,15 +618,20 @@ export class PartitionCore {
     rep.trimFrom = end;
   }
 
+  /** Up to `max` more of the trim as a batch of its own (an idle partition, a clean stop). */
+  private persistTrim(rep: Replica, max: number): void {
+    if (rep.trimFrom > rep.checkpointIndex) return;
+    const ops: WriteOpInput[] = [];
+    this.trimLog(rep, ops, max);
+    this.sink.persist(rep.partition, ops, 0);
+  }
+
   /** Checkpoints every partition with applied entries since its last one, and trims its log
    *  (shutdown). */
   checkpointAll(): void {
     for (const rep of this.replicas.values()) {
       this.checkpoint(rep);
-      if (rep.trimFrom > rep.checkpointIndex) continue;
-      const ops: WriteOpInput[] = []; // and the whole trim: a clean stop leaves no rest
-      this.trimLog(rep, ops, rep.checkpointIndex + 1 - rep.trimFrom);
-      this.sink.persist(rep.partition, ops, 0);
+      this.persistTrim(rep, Infinity); // a clean stop leaves no rest
     }
   }
 
