@@ -93,6 +93,13 @@ export class StoreBatch {
   private readonly db: RocksStore;
   private raw: RawBatch | null;
   private byteCount = 0;
+  /**
+   * Keys put into this batch, collected from the first deleteRange on (one toArray scan, then
+   * a copy of each later put's key), so several ranges in one batch (snapshot installs of
+   * several partitions in one flush) do not each copy the whole batch out of the binding.
+   * null until a deleteRange needs it: plain batches pay nothing.
+   */
+  private putKeys: Buffer[] | null = null;
 
   constructor(db: RocksStore, raw: RawBatch) {
     this.db = db;
@@ -113,6 +120,7 @@ export class StoreBatch {
     assert(key.length > 0, 'RocksDB keys must not be empty');
     this.live()._put(key, value, noOptions);
     this.byteCount += key.length + value.length;
+    if (this.putKeys !== null) this.putKeys.push(Buffer.from(key));
   }
 
   del(key: Uint8Array): void {
@@ -131,12 +139,7 @@ export class StoreBatch {
     assert(start.length > 0 && end.length > 0, 'deleteRange bounds must not be empty');
     if (Buffer.compare(start, end) >= 0) return 0;
     const keys = this.db.keysSync(start, end);
-    // toArray rows come in strides of four: type ('put' | 'del'), key, value, column.
-    const rows = this.live().toArray({ keyEncoding: 'buffer', values: false });
-    assert(rows.length % batchRowStride === 0, 'batch rows are not in strides of four');
-    for (let i = 0; i < rows.length; i += batchRowStride) {
-      const key = rows[i + 1];
-      if (rows[i] !== 'put' || !Buffer.isBuffer(key)) continue;
+    for (const key of this.batchPutKeys()) {
       if (Buffer.compare(key, start) >= 0 && Buffer.compare(key, end) < 0) keys.push(key);
     }
     for (const key of keys) this.del(key);
@@ -155,6 +158,20 @@ export class StoreBatch {
     const raw = this.raw;
     this.raw = null;
     if (raw !== null) await raw.close();
+  }
+
+  private batchPutKeys(): Buffer[] {
+    if (this.putKeys !== null) return this.putKeys;
+    // toArray rows come in strides of four: type ('put' | 'del'), key, value, column.
+    const rows = this.live().toArray({ keyEncoding: 'buffer', values: false });
+    assert(rows.length % batchRowStride === 0, 'batch rows are not in strides of four');
+    const keys: Buffer[] = [];
+    for (let i = 0; i < rows.length; i += batchRowStride) {
+      const key = rows[i + 1];
+      if (rows[i] === 'put' && Buffer.isBuffer(key)) keys.push(key);
+    }
+    this.putKeys = keys;
+    return keys;
   }
 
   private live(): RawBatch {

@@ -79,6 +79,30 @@ describe('RocksStore', () => {
     }
   });
 
+  it('deletes several ranges in one batch, each seeing the puts made before it', async () => {
+    const store = await openTemp();
+    try {
+      await store.putAll([1, 2].map((p) => ({ key: Uint8Array.of(p, 1), value: Uint8Array.of(p) })));
+      const batch = store.batch();
+      // A snapshot install per partition: clear its prefix, then put its state.
+      expect(batch.deleteRange(Uint8Array.of(1), Uint8Array.of(2))).toBe(1);
+      const reused = new Uint8Array(2);
+      for (const i of [5, 6]) {
+        reused.set([1, i]);
+        batch.put(reused, Uint8Array.of(i)); // the caller reuses its key buffer
+      }
+      expect(batch.deleteRange(Uint8Array.of(2), Uint8Array.of(3))).toBe(1);
+      batch.put(Uint8Array.of(2, 7), Uint8Array.of(7));
+      // A later range over the first prefix sees the puts made after the first range.
+      expect(batch.deleteRange(Uint8Array.of(1, 6), Uint8Array.of(1, 7))).toBe(1);
+      await batch.commit();
+      const keys = store.keysSync(Uint8Array.of(1), Uint8Array.of(3)).map((k) => [...k]);
+      expect(keys).toEqual([[1, 5], [2, 7]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps committed batches across a reopen and drops discarded ones', async () => {
     const dir = makeTempDir('rocks-reopen');
     dirs.push(dir);
