@@ -13,7 +13,7 @@ import { encodeClientReply, encodeRaftMessage, FrameReader, Body } from '../src/
 import type { ClientRequest } from '../src/ipc/frames.js';
 import { LeaderTable } from '../src/ipc/leader-table.js';
 import { Op } from '../src/ipc/ops.js';
-import { isKahunaOp } from '../src/ipc/messages/kahuna.js';
+import { isKahunaOp, type KahunaOpValue } from '../src/ipc/messages/kahuna.js';
 import type { PartitionEvent, PartitionWorkerData } from '../src/ipc/partition-protocol.js';
 import { Doorbell, RingConsumer, RingProducer } from '../src/ipc/ring.js';
 import { WriterClient, type WriteOpInput } from '../src/ipc/writer-client.js';
@@ -51,6 +51,8 @@ export interface PartitionHostEnv {
 /** Inline only: what the host hands the main thread directly (no ring frame). */
 export interface HostOutbox {
   reply(id: number, error: ErrorData | null, payload: Uint8Array): void;
+  /** A Kahuna op's answer as its response object (CoreSink.replyValue). */
+  replyValue(id: number, op: KahunaOpValue, value: unknown): void;
   raft(to: number, batch: Uint8Array): void;
 }
 
@@ -347,6 +349,11 @@ export function startPartitionHost(data: PartitionWorkerData,
       checkpointEntries: data.checkpointEntries, reads: data.reads, ticksDue,
     }, restored, {
       reply: (id, payload) => reply(id, null, payload),
+      ...(outbox === undefined ? {} : {
+        replyValue: (id: number, op: KahunaOpValue, value: unknown) => {
+          if (!dead) outbox.replyValue(id, op, value);
+        },
+      }),
       replyError: (id, error) => reply(id, error, empty),
       persist,
       leaderChanged: (partition, leader, term) => {

@@ -18,6 +18,8 @@ import {
 } from '../ipc/ring.js';
 import { createWriterLink } from '../ipc/writer-client.js';
 import { InlineWorker } from './inline-worker.js';
+import { encode } from '../ipc/messages/codec.js';
+import { type KahunaOpValue, opCodecs } from '../ipc/messages/kahuna.js';
 import { defaultReadMode, type ReadMode } from '../core/partition/raft-config.js';
 import type { WriterEvent, WriterLink, WriterWorkerData } from '../ipc/writer-protocol.js';
 import { workerPath } from '../env/paths.js';
@@ -49,11 +51,17 @@ export interface SupervisorOptions {
 export interface WorkerReply {
   readonly error: ErrorData | null;
   readonly payload: Uint8Array;
+  /** The decoded response object instead of `payload` (empty then): only to a request made
+   *  with wantValue, answered by an inline host. Shared with the state: never mutated. */
+  readonly value?: unknown;
 }
 
 interface Pending {
   readonly resolve: (reply: WorkerReply) => void;
   readonly deadlineMs: number;
+  /** The request's op, to encode an object answer for a caller that wants bytes. */
+  readonly op: number;
+  readonly wantValue: boolean;
 }
 
 type SlotState = 'starting' | 'up' | 'down' | 'stopping';
@@ -80,6 +88,17 @@ interface Slot {
 }
 
 const emptyPayload = new Uint8Array(0);
+
+/** HONU_DEBUG_FREEZE_REPLIES=1 (the test suite sets it): object answers are deep-frozen, so a
+ *  consumer that mutates one, or a state that mutates what it shared with one, throws. */
+const freezeReplies = process.env['HONU_DEBUG_FREEZE_REPLIES'] === '1';
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return;
+  if (Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
 
 /** What an inline host may hold handed over and not yet handled: a worker thread's ring. */
 const inlineQueuedBytesMax = mainRingBytes;
@@ -159,8 +178,11 @@ export class Supervisor {
   }
 
   /** Sends one request to the worker owning `partition`. Never rejects: failures come back as
-   *  `error` (MustRetry-class codes when the worker is down, busy or slow). */
-  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply> {
+   *  `error` (MustRetry-class codes when the worker is down, busy or slow). With `wantValue`,
+   *  an inline host's answer to a Kahuna op may come as the response object (`value`), so
+   *  it is neither encoded nor decoded on its way. */
+  request(partition: number, op: number, payload: Uint8Array,
+    wantValue = false): Promise<WorkerReply> {
     assert(partition >= 1 && partition <= this.opts.partitions, 'partition out of range');
     const slot = this.slots[workerOfPartition(partition, this.slotCount)];
     assert(slot !== undefined, 'every partition has a slot');
@@ -174,11 +196,11 @@ export class Supervisor {
     if (slot.pending.size >= workerRequestsInflightMax) {
       return Promise.resolve(retryReply('HONU_ERR_QUEUE_FULL'));
     }
-    return this.send(slot, slot.toWorker, partition, op, payload);
+    return this.send(slot, slot.toWorker, partition, op, payload, wantValue);
   }
 
   private send(slot: Slot, ring: RingProducer, partition: number, op: number,
-    payload: Uint8Array): Promise<WorkerReply> {
+    payload: Uint8Array, wantValue: boolean): Promise<WorkerReply> {
     const id = slot.nextId;
     slot.nextId = slot.nextId === 0xffff_ffff ? 1 : slot.nextId + 1;
     const host = slot.worker;
@@ -199,7 +221,9 @@ export class Supervisor {
     }
     this.schedulePublish();
     return new Promise<WorkerReply>((resolve) => {
-      slot.pending.set(id, { resolve, deadlineMs: Date.now() + workerRequestTimeoutMs });
+      slot.pending.set(id, {
+        resolve, deadlineMs: Date.now() + workerRequestTimeoutMs, op, wantValue,
+      });
     });
   }
 
@@ -216,6 +240,17 @@ export class Supervisor {
     if (pending === undefined) return; // answered MustRetry already (timeout)
     slot.pending.delete(id);
     pending.resolve({ error, payload });
+  }
+
+  /** An inline host's answer as the response object (outbox.replyValue). */
+  private onDirectValue(slot: Slot, id: number, op: KahunaOpValue, value: unknown): void {
+    const pending = slot.pending.get(id);
+    if (pending === undefined) return;
+    slot.pending.delete(id);
+    assert(pending.op === op, 'an answer for another op');
+    if (freezeReplies) deepFreeze(value);
+    if (pending.wantValue) pending.resolve({ error: null, payload: emptyPayload, value });
+    else pending.resolve({ error: null, payload: encode(opCodecs[op].response, value) });
   }
 
   /** Requests made in one turn share one publish per ring. */
@@ -447,6 +482,9 @@ export class Supervisor {
       ? new InlineWorker(data, () => { if (slot.worker === worker) this.drainSlot(slot); }, {
         reply: (id, error, payload) => {
           if (slot.worker === worker) this.onDirectReply(slot, id, error, payload);
+        },
+        replyValue: (id, op, value) => {
+          if (slot.worker === worker) this.onDirectValue(slot, id, op, value);
         },
         raft: (to, batch) => {
           if (slot.worker === worker) this.onRaftOut?.(to, batch);

@@ -560,7 +560,8 @@ function procStopped(pid: number): boolean | null {
 function inheritedEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('HONU_')) env[name] = value;
+    // HONU_ settings stay out (each test sets its own); HONU_DEBUG_ checks go through.
+    if (!name.startsWith('HONU_') || name.startsWith('HONU_DEBUG_')) env[name] = value;
   }
   return { ...env, ...extra };
 }

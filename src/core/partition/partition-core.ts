@@ -15,7 +15,7 @@ import type { WriteOpInput } from '../../ipc/writer-client.js';
 import { decode, encode } from '../../ipc/messages/codec.js';
 import { isKahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
 import type { Hlc } from '../api/types.js';
-import { PartitionStorage, type Replica } from './replica.js';
+import { PartitionStorage, type Proposal, type Replica } from './replica.js';
 import { RaftGroup } from '../raft/raft-group.js';
 import { decodePeerBatch, encodePeerBatch } from '../raft/multi/batch-codec.js';
 import { MultiRaftNode } from '../raft/multi/multi-raft-node.js';
@@ -54,6 +54,14 @@ export interface RestoredPartition {
 
 export interface CoreSink {
   reply(id: number, payload: Uint8Array): void;
+  /**
+   * Inline hosts only: a Kahuna op's answer as the response object itself, instead of its
+   * encoding through reply(): the main thread on the same thread takes it as it is (and
+   * encodes it only where it needs bytes, a forwarded request's reply). The object may share
+   * immutable parts (Hlc stamps, value bytes, constant answers) with the state: a consumer
+   * never mutates it.
+   */
+  replyValue?(id: number, op: KahunaOpValue, value: unknown): void;
   replyError(id: number, error: ErrorData): void;
   /** Persist `ops` as one atomic batch; call core.onPersisted(partition, token) when durable. */
   persist(partition: number, ops: WriteOpInput[], token: number): void;
@@ -273,7 +281,13 @@ export class PartitionCore {
     const now = rep.clock.now(nowMs);
     const res = isReadOp(op) ? dispatchRead(rep.ephemeral, op, req, now)
       : dispatchWrite(rep.ephemeral, op, req, now);
-    this.sink.reply(id, encode(opCodecs[op].response, res));
+    this.answer(id, op, res);
+  }
+
+  /** A Kahuna op's answer: the object itself to an inline host, else its encoding. */
+  private answer(id: number, op: KahunaOpValue, res: unknown): void {
+    if (this.sink.replyValue !== undefined) this.sink.replyValue(id, op, res);
+    else this.sink.reply(id, encode(opCodecs[op].response, res));
   }
 
   private propose(rep: Replica, id: number, op: KahunaOpValue, payload: Uint8Array,
@@ -479,8 +493,7 @@ export class PartitionCore {
     if (proposal !== undefined && mine === undefined) {
       this.fail(proposal.id, 'HONU_ERR_MUST_RETRY', 'the proposal was replaced');
     }
-    const payload = this.applyCommand(rep, e, mine?.req);
-    if (mine !== undefined) this.sink.reply(mine.id, payload);
+    this.applyCommand(rep, e, mine);
   }
 
   private applyConfChange(rep: Replica, e: Entry): void {
@@ -547,17 +560,19 @@ export class PartitionCore {
   }
 
   /** Applies one command entry; the same bytes give the same result on every replica.
-   *  `decoded` is the leader's own decoding of the same payload, when it proposed the entry. */
-  private applyCommand(rep: Replica, e: Entry, decoded: unknown): Uint8Array {
+   *  `mine`: this leader's proposal of the entry, with its own decoding of the same payload;
+   *  it gets the answer (without one, a follower's, the answer is dropped unencoded). */
+  private applyCommand(rep: Replica, e: Entry, mine: Proposal | undefined): void {
     const cmd = decodeCommand(e.data);
     const stamp = stampAfter(cmd.hlc, rep.appliedHlc);
     rep.clock.observe(stamp);
     rep.appliedHlc = stamp;
     assert(isKahunaOp(cmd.op), `entry ${e.index} holds unknown op ${cmd.op}`);
     const codec = opCodecs[cmd.op];
-    const req = decoded ?? decode(codec.request, cmd.payload);
+    const req = mine?.req ?? decode(codec.request, cmd.payload);
     observeCommitTs(rep.clock, req);
-    return encode(codec.response, dispatchWrite(rep.persistent, cmd.op, req, stamp));
+    const res = dispatchWrite(rep.persistent, cmd.op, req, stamp);
+    if (mine !== undefined) this.answer(mine.id, cmd.op, res);
   }
 
   private serveReads(rep: Replica, nowMs: number): void {
@@ -565,10 +580,7 @@ export class PartitionCore {
       const { reads, lease } = rep.servable.shift()!;
       const now = rep.clock.now(nowMs);
       if (!lease) {
-        for (const r of reads) {
-          this.sink.reply(r.id, encode(opCodecs[r.op].response,
-            dispatchRead(rep.persistent, r.op, r.req, now)));
-        }
+        for (const r of reads) this.answer(r.id, r.op, dispatchRead(rep.persistent, r.op, r.req, now));
         continue;
       }
       // Granted at the group's tick count, which may lag the clock (the thread stalled after
@@ -576,13 +588,12 @@ export class PartitionCore {
       // it held now, it held when the read was granted (or a later heartbeat round confirmed
       // this leader after that), so the replies are linearizable; if not, the reads go back
       // to the queue and the next turn confirms them with a heartbeat round.
-      const replies = reads.map((r) => encode(opCodecs[r.op].response,
-        dispatchRead(rep.persistent, r.op, r.req, now)));
+      const replies = reads.map((r) => dispatchRead(rep.persistent, r.op, r.req, now));
       if (!rep.raft.raft.leaseValid(this.opts.ticksDue?.() ?? 0)) {
         rep.queuedReads.push(...reads);
         continue;
       }
-      reads.forEach((r, i) => this.sink.reply(r.id, replies[i]!));
+      reads.forEach((r, i) => this.answer(r.id, r.op, replies[i]));
     }
   }
 

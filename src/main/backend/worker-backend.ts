@@ -25,9 +25,12 @@ import { KahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahun
 import type { WorkerReply } from '../supervisor.js';
 import type { LeaveResult } from '../cluster/cluster-admin.js';
 
-/** What the backend needs from the supervisor (an interface, so tests can stand in). */
+/** What the backend needs from the supervisor (an interface, so tests can stand in). The
+ *  backend asks for object answers (wantValue): a reply's `value`, when set, is the decoded
+ *  response, else `payload` holds its encoding. */
 export interface PartitionRequester {
-  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply>;
+  request(partition: number, op: number, payload: Uint8Array,
+    wantValue?: boolean): Promise<WorkerReply>;
 }
 
 export interface WorkerBackendOptions {
@@ -71,8 +74,10 @@ export class WorkerBackend implements KahunaBackend {
   private async call<T>(partition: number, op: KahunaOpValue, req: unknown,
     retry: (error: ErrorData) => T): Promise<T> {
     const codec = opCodecs[op];
-    const reply = await this.workers.request(partition, op, encode(codec.request, req));
-    if (reply.error === null) return decode<T>(codec.response, reply.payload);
+    const reply = await this.workers.request(partition, op, encode(codec.request, req), true);
+    if (reply.error === null) {
+      return reply.value !== undefined ? reply.value as T : decode<T>(codec.response, reply.payload);
+    }
     // A request too large for the ring (an oversized value) is the caller's error; anything
     // else the node could not decide is MustRetry.
     if (reply.error.code === 'HONU_ERR_INVALID_INPUT') {

@@ -26,7 +26,8 @@ export interface PeerSender {
 /** What the router needs of the supervisor (local workers). */
 export interface LocalWorkers {
   readonly leaderTable: LeaderTable;
-  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply>;
+  request(partition: number, op: number, payload: Uint8Array,
+    wantValue?: boolean): Promise<WorkerReply>;
   deliverRaft(from: number, batch: Uint8Array): void;
   reportUnreachable(peer: number): void;
 }
@@ -71,11 +72,13 @@ export class ClusterRouter {
     return this.local.leaderTable.leaderOf(partition);
   }
 
-  /** Routes one client request to its partition's leader. Never rejects. */
-  request(partition: number, op: number, payload: Uint8Array): Promise<WorkerReply> {
+  /** Routes one client request to its partition's leader. Never rejects. `wantValue`: as
+   *  Supervisor.request (served here, the answer may be the response object). */
+  request(partition: number, op: number, payload: Uint8Array,
+    wantValue = false): Promise<WorkerReply> {
     const leader = this.local.leaderTable.leaderOf(partition);
     if (leader === 0) return Promise.resolve(mustRetry(`partition ${partition} has no leader`));
-    if (leader === this.nodeId) return this.local.request(partition, op, payload);
+    if (leader === this.nodeId) return this.local.request(partition, op, payload, wantValue);
     if (this.closed) return Promise.resolve(mustRetry('the node is shutting down'));
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fff_ffff ? 1 : this.nextId + 1;
