@@ -356,6 +356,14 @@ export function encode(schema: Schema, obj: unknown): Uint8Array {
   return w.finish();
 }
 
+/** encode() into the shared slab (finishShared): for bytes that live only until they are
+ *  copied or decoded (a request on its way to its partition), never for what is kept. */
+export function encodeShared(schema: Schema, obj: unknown): Uint8Array {
+  const w = takeWriter();
+  writeObject(w, schema, obj as Obj);
+  return w.finishShared();
+}
+
 export function decode<T>(schema: Schema, bytes: Uint8Array): T {
   const r = new BinReader(bytes);
   const obj = readObject(r, schema);

@@ -20,7 +20,7 @@ import {
 import { groupSeparator, keySpaceSeparator, PartitionMap, partitionOffset,
   placementAlgorithm } from '../../core/routing/placement.js';
 import type { ErrorData } from '../../errors.js';
-import { decode, encode } from '../../ipc/messages/codec.js';
+import { decode, encodeShared } from '../../ipc/messages/codec.js';
 import { KahunaOp, type KahunaOpValue, opCodecs } from '../../ipc/messages/kahuna.js';
 import type { WorkerReply } from '../supervisor.js';
 import type { LeaveResult } from '../cluster/cluster-admin.js';
@@ -74,7 +74,10 @@ export class WorkerBackend implements KahunaBackend {
   private async call<T>(partition: number, op: KahunaOpValue, req: unknown,
     retry: (error: ErrorData) => T): Promise<T> {
     const codec = opCodecs[op];
-    const reply = await this.workers.request(partition, op, encode(codec.request, req), true);
+    // The request bytes live until the partition decodes them, or copies them into a ring
+    // frame, a Raft entry or a peer envelope: a slab view, not an allocation of their own.
+    const payload = encodeShared(codec.request, req);
+    const reply = await this.workers.request(partition, op, payload, true);
     if (reply.error === null) {
       return reply.value !== undefined ? reply.value as T : decode<T>(codec.response, reply.payload);
     }
