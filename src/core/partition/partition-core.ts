@@ -580,7 +580,9 @@ export class PartitionCore {
       const { reads, lease } = rep.servable.shift()!;
       const now = rep.clock.now(nowMs);
       if (!lease) {
-        for (const r of reads) this.answer(r.id, r.op, dispatchRead(rep.persistent, r.op, r.req, now));
+        for (const r of reads) {
+          this.answer(r.id, r.op, dispatchRead(rep.persistent, r.op, r.req, now));
+        }
         continue;
       }
       // Granted at the group's tick count, which may lag the clock (the thread stalled after

@@ -79,7 +79,8 @@ export class WorkerBackend implements KahunaBackend {
     const payload = encodeShared(codec.request, req);
     const reply = await this.workers.request(partition, op, payload, true);
     if (reply.error === null) {
-      return reply.value !== undefined ? reply.value as T : decode<T>(codec.response, reply.payload);
+      if (reply.value !== undefined) return reply.value as T;
+      return decode<T>(codec.response, reply.payload);
     }
     // A request too large for the ring (an oversized value) is the caller's error; anything
     // else the node could not decide is MustRetry.
