@@ -53,9 +53,12 @@ export async function startServer(extraArgs: readonly string[] = []): Promise<Se
   live.dataDirs.add(dataDir);
   // HONU_BENCH_NODE_ARGS: node flags for the servers (profiling: "--cpu-prof --cpu-prof-dir=d").
   const nodeArgs = (process.env['HONU_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  // HONU_BENCH_SERVER_ARGS: extra server flags after the others (A/B runs: "--workers 1").
+  const serverArgs = (process.env['HONU_BENCH_SERVER_ARGS'] ?? '').split(' ')
+    .filter((a) => a !== '');
   const proc = spawn(process.execPath,
     [...nodeArgs, join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
-      '--data-dir', dataDir, ...extraArgs],
+      '--data-dir', dataDir, ...extraArgs, ...serverArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   live.children.add(proc);
   const pid = proc.pid;
