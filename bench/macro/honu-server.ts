@@ -44,6 +44,11 @@ export function noteProblem(server: Server, problem: ServerProblem): void {
   process.stderr.write(`server ${problem.stream}: ${problem.text}\n`);
 }
 
+/** The space-separated words of an environment variable (none when unset). */
+function envWords(name: string): string[] {
+  return (process.env[name] ?? '').split(' ').filter((word) => word !== '');
+}
+
 /** `extraArgs` follow the defaults (a repeated flag wins: `--port 2071` replaces `--port 0`);
  *  bench/compare/cluster.ts starts cluster members with --node-id and --initial-cluster. The
  *  returned promise waits until GET /v1/cluster/health answers ready, so cluster members have to
@@ -52,10 +57,9 @@ export async function startServer(extraArgs: readonly string[] = []): Promise<Se
   const dataDir = mkdtempSync(join(tmpdir(), 'honu-bench-kahuna-'));
   live.dataDirs.add(dataDir);
   // HONU_BENCH_NODE_ARGS: node flags for the servers (profiling: "--cpu-prof --cpu-prof-dir=d").
-  const nodeArgs = (process.env['HONU_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const nodeArgs = envWords('HONU_BENCH_NODE_ARGS');
   // HONU_BENCH_SERVER_ARGS: extra server flags after the others (A/B runs: "--workers 1").
-  const serverArgs = (process.env['HONU_BENCH_SERVER_ARGS'] ?? '').split(' ')
-    .filter((a) => a !== '');
+  const serverArgs = envWords('HONU_BENCH_SERVER_ARGS');
   const proc = spawn(process.execPath,
     [...nodeArgs, join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
       '--data-dir', dataDir, ...extraArgs, ...serverArgs],
