@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The shebang's flags are serverNodeFlags (src/env/node-flags.ts, checked by a test).
 // The `honu` command. The TypeScript is compiled to dist/ by `npm run build` (run by `prepare`,
 // so `npm ci` builds it); this file only loads the compiled command line.
 import { existsSync } from 'node:fs';

@@ -104,12 +104,15 @@ function compact(line) {
   return text;
 }
 
-function main() {
+async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (!existsSync(join(root, 'dist', 'src', 'main', 'cli.js'))) {
     process.stderr.write('cluster: dist/ is missing; run `npm run build` first\n');
     process.exit(1);
   }
+  // The node flags npm start passes (src/env/node-flags.ts).
+  const flagsUrl = new URL('../dist/src/env/node-flags.js', import.meta.url);
+  const { serverNodeFlags } = await import(flagsUrl.href);
   const tty = process.stdout.isTTY === true;
   const members = Array.from({ length: options.nodes }, (_, i) => ({
     id: i + 1, port: options.basePort + i,
@@ -127,7 +130,8 @@ function main() {
 
   for (const member of members) {
     mkdirSync(member.dataDir, { recursive: true });
-    const child = spawn(process.execPath, [bin, 'server', '--node-id', String(member.id),
+    const child = spawn(process.execPath, [...serverNodeFlags, bin, 'server',
+      '--node-id', String(member.id),
       '--initial-cluster', initialCluster, '--host', host, '--port', String(member.port),
       '--data-dir', member.dataDir, ...options.passed], {
       cwd: root,
@@ -191,4 +195,4 @@ function main() {
   });
 }
 
-main();
+await main();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../src/env/paths.js';
+import { serverNodeFlags } from '../../src/env/node-flags.js';
 import {
   benchValue, expectedType, preloadKey, preloadKeyCount, sequenceName,
 } from './kahuna-common.js';
@@ -60,9 +61,10 @@ export async function startServer(extraArgs: readonly string[] = []): Promise<Se
   const nodeArgs = envWords('HONU_BENCH_NODE_ARGS');
   // HONU_BENCH_SERVER_ARGS: extra server flags after the others (A/B runs: "--workers 1").
   const serverArgs = envWords('HONU_BENCH_SERVER_ARGS');
+  // The production flags first (npm start passes them), so HONU_BENCH_NODE_ARGS can override.
   const proc = spawn(process.execPath,
-    [...nodeArgs, join(repoRoot, 'bin', 'honu.mjs'), 'server', '--port', '0', '--host', '127.0.0.1',
-      '--data-dir', dataDir, ...extraArgs, ...serverArgs],
+    [...serverNodeFlags, ...nodeArgs, join(repoRoot, 'bin', 'honu.mjs'), 'server',
+      '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs, ...serverArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   live.children.add(proc);
   const pid = proc.pid;

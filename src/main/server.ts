@@ -19,6 +19,7 @@ import { startListener, type Listener } from './listener.js';
 import { ClusterRouter } from './cluster/cluster-router.js';
 import { LeaderBalancer } from './cluster/leader-balancer.js';
 import { PeerTransport } from './peer/peer-transport.js';
+import { missingServerNodeFlags } from '../env/node-flags.js';
 import { ClusterAdmin } from './cluster/cluster-admin.js';
 import { registerJoinRoute } from './cluster/join-route.js';
 import {
@@ -143,6 +144,11 @@ export async function startNode(config: NodeConfig,
   workerBackend.endpoint = `${config.tls === null ? 'http' : 'https'}://127.0.0.1:${listener.port}`;
   log.info({ port: listener.port, nodeId: config.nodeId, partitions: config.partitions,
     workers: config.workers, dataDir: config.dataDir }, 'honu node listening');
+  const missing = missingServerNodeFlags();
+  if (missing.length > 0) {
+    log.info({ missing }, 'node was started without the flags npm start passes (GC tuning, ' +
+      'src/env/node-flags.ts): run `node ' + missing.join(' ') + ' bin/honu.mjs server`');
+  }
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

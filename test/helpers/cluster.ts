@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../src/env/paths.js';
+import { serverNodeFlags } from '../../src/env/node-flags.js';
 
 const loopback = '127.0.0.1';
 const defaultLogLinesKept = 500;
@@ -625,7 +626,7 @@ class NodeProcess implements ClusterNode {
   spawn(): void {
     if (this.proc !== null) throw new Error(`node ${this.id} is already running`);
     mkdirSync(this.dataDir, { recursive: true });
-    const proc = spawn(process.execPath, [this.#settings.bin, 'server',
+    const proc = spawn(process.execPath, [...serverNodeFlags, this.#settings.bin, 'server',
       ...this.#settings.flags(this.id)],
     { stdio: ['ignore', 'pipe', 'pipe'], env: this.#settings.env });
     if (proc.pid === undefined) throw new Error(`node ${this.id}: spawn failed`);
