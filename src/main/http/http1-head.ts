@@ -26,9 +26,17 @@ export interface HeadProblem {
 }
 
 const requestLine = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d)\.(\d)$/;
-const fieldName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field names are tokens (RFC 9110 5.6.2): 1 marks a token character below 128.
+const tokenChars = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  tokenChars[c.charCodeAt(0)] = 1;
+}
 // Field values: visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
-const badValueChar = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** The latin1 characters String.prototype.trim removes: HTAB, LF, VT, FF, CR, SP, NBSP. */
+function isTrimmed(c: number): boolean {
+  return (c >= 9 && c <= 13) || c === 32 || c === 160;
+}
 const digits = /^\d{1,15}$/;
 
 function problem(status: HeadProblem['status'], reason: string): HeadProblem {
@@ -69,27 +77,43 @@ export function parseRequestHead(text: string): RequestHead | HeadProblem {
 
   const headers: Record<string, string> = {};
   let contentLength: string | undefined;
-  if (lineEnd !== -1) {
-    for (const field of text.slice(lineEnd + 2).split('\r\n')) {
-      const colon = field.indexOf(':');
-      if (colon <= 0) return problem(400, 'malformed header field');
-      const name = field.slice(0, colon);
-      if (!fieldName.test(name)) return problem(400, 'malformed header field name');
-      const value = field.slice(colon + 1).trim();
-      if (badValueChar.test(value)) return problem(400, 'bad character in a header field');
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        if (!digits.test(value)) return problem(400, 'malformed Content-Length');
-        if (contentLength !== undefined && contentLength !== value) {
-          return problem(400, 'conflicting Content-Length fields');
-        }
-        contentLength = value;
-        headers[lower] = value;
-        continue;
-      }
-      const earlier = headers[lower];
-      headers[lower] = earlier === undefined ? value : `${earlier}, ${value}`;
+  for (let at = lineEnd === -1 ? text.length + 2 : lineEnd + 2; at <= text.length;) {
+    const found = text.indexOf('\r\n', at);
+    const end = found === -1 ? text.length : found;
+    const colon = text.indexOf(':', at);
+    if (colon <= at || colon >= end) return problem(400, 'malformed header field');
+    // One pass over the name: token characters only, and whether any is upper-case.
+    let upper = false;
+    for (let i = at; i < colon; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 128 || tokenChars[c] === 0) return problem(400, 'malformed header field name');
+      if (c >= 65 && c <= 90) upper = true;
     }
+    const name = text.slice(at, colon);
+    const lower = upper ? name.toLowerCase() : name;
+    // The value without surrounding whitespace (what String.prototype.trim strips in latin1),
+    // then no control characters but HTAB inside it.
+    let from = colon + 1;
+    let to = end;
+    while (from < to && isTrimmed(text.charCodeAt(from))) from++;
+    while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if ((c < 32 && c !== 9) || c === 127) return problem(400, 'bad character in a header field');
+    }
+    const value = text.slice(from, to);
+    at = end + 2;
+    if (lower === 'content-length') {
+      if (!digits.test(value)) return problem(400, 'malformed Content-Length');
+      if (contentLength !== undefined && contentLength !== value) {
+        return problem(400, 'conflicting Content-Length fields');
+      }
+      contentLength = value;
+      headers[lower] = value;
+      continue;
+    }
+    const earlier = headers[lower];
+    headers[lower] = earlier === undefined ? value : `${earlier}, ${value}`;
   }
 
   const transferEncoding = headers['transfer-encoding'];
