@@ -31,8 +31,6 @@ const tokenChars = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
   tokenChars[c.charCodeAt(0)] = 1;
 }
-// Field values: visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
-
 /** The latin1 characters String.prototype.trim removes: HTAB, LF, VT, FF, CR, SP, NBSP. */
 function isTrimmed(c: number): boolean {
   return (c >= 9 && c <= 13) || c === 32 || c === 160;
@@ -77,6 +75,7 @@ export function parseRequestHead(text: string): RequestHead | HeadProblem {
 
   const headers: Record<string, string> = {};
   let contentLength: string | undefined;
+  // Without a CRLF after the request line the loop starts past the end: no fields.
   for (let at = lineEnd === -1 ? text.length + 2 : lineEnd + 2; at <= text.length;) {
     const found = text.indexOf('\r\n', at);
     const end = found === -1 ? text.length : found;
@@ -91,8 +90,8 @@ export function parseRequestHead(text: string): RequestHead | HeadProblem {
     }
     const name = text.slice(at, colon);
     const lower = upper ? name.toLowerCase() : name;
-    // The value without surrounding whitespace (what String.prototype.trim strips in latin1),
-    // then no control characters but HTAB inside it.
+    // The value without surrounding whitespace (what String.prototype.trim strips in latin1).
+    // Field values: visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
     let from = colon + 1;
     let to = end;
     while (from < to && isTrimmed(text.charCodeAt(from))) from++;
