@@ -13,7 +13,8 @@
 // enough for V8 to finish compiling: about 10 s on 2 cores), it reads each thread's CPU time
 // (/proc/<pid>/task/<tid>/stat, utime + stime; .../status, context switches) and each node's
 // /metrics, waits --duration-ms, reads both again, and prints per thread its share of a core,
-// its microseconds of CPU and its context switches (voluntary + involuntary) per request,
+// its microseconds of CPU and its context switches (voluntary + involuntary) per request, and
+// per process its minor page faults per request (a fault costs a VM far more than a tick),
 // plus per Honu node per second: doorbell wake-ups, peer envelopes and items, group commits,
 // entries per commit and mean commit + fsync time. Linux only. Speed is never asserted.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -68,9 +69,12 @@ function setBody(key: string, value: string): string {
     '"compareRevision":0,"expiresMs":0,"flags":1,"durability":1}';
 }
 
-interface ThreadSample { readonly ticks: number; readonly switches: number }
+interface ThreadSample {
+  readonly ticks: number; readonly switches: number; readonly faults: number;
+}
 
-/** tid -> CPU ticks and context switches (voluntary + involuntary) of every thread of `pid`. */
+/** tid -> CPU ticks, context switches (voluntary + involuntary) and minor page faults of every
+ *  thread of `pid`. */
 function threadTicks(pid: number): Map<string, ThreadSample> {
   const out = new Map<string, ThreadSample>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -82,7 +86,9 @@ function threadTicks(pid: number): Map<string, ThreadSample> {
       for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
         switches += Number(m[1]);
       }
-      out.set(tid, { ticks: Number(fields[11]) + Number(fields[12]), switches });
+      out.set(tid, {
+        ticks: Number(fields[11]) + Number(fields[12]), switches, faults: Number(fields[7]),
+      });
     } catch {
       // the thread ended
     }
@@ -210,16 +216,19 @@ async function main(): Promise<void> {
       `${bad} unexpected answers over the whole run`);
     let all = 0;
     let allSwitches = 0;
+    let allFaults = 0;
     pids.forEach((pid, j) => {
       const shares: string[] = [];
       let total = 0;
       let switches = 0;
+      let faults = 0;
       for (const [tid, now] of t1[j]!) {
-        const before = t0[j]!.get(tid) ?? { ticks: 0, switches: 0 };
+        const before = t0[j]!.get(tid) ?? { ticks: 0, switches: 0, faults: 0 };
         const core = (now.ticks - before.ticks) / clockTicksPerSec / seconds;
         const perRequest = (now.switches - before.switches) / (d1 - d0);
         total += core;
         switches += perRequest;
+        faults += (now.faults - before.faults) / (d1 - d0);
         const thread = tid === String(pid) ? 'main' : tid;
         if (core >= 0.005) {
           shares.push(`${thread} ${(core * 100).toFixed(0)}% ${perRequest.toFixed(2)} cs/req`);
@@ -227,14 +236,16 @@ async function main(): Promise<void> {
       }
       all += total;
       allSwitches += switches;
+      allFaults += faults;
       const name = j < nodes.length ? `node ${j + 1}` : 'load';
       console.log(`${name.padEnd(7)} ${(total * 100).toFixed(0).padStart(4)}% of a core, ` +
         `${(total * 1e6 / perSec).toFixed(0).padStart(4)} us/request, ` +
-        `${switches.toFixed(2)} context switches/request  [${shares.join(', ')}]`);
+        `${switches.toFixed(2)} context switches/request, ${faults.toFixed(2)} page ` +
+        `faults/request  [${shares.join(', ')}]`);
     });
     console.log(`all     ${(all * 100).toFixed(0).padStart(4)}%, ` +
-      `${(all * 1e6 / perSec).toFixed(0)} us of CPU and ${allSwitches.toFixed(2)} context ` +
-      'switches per request');
+      `${(all * 1e6 / perSec).toFixed(0)} us of CPU, ${allSwitches.toFixed(2)} context ` +
+      `switches and ${allFaults.toFixed(2)} page faults per request`);
     honuNodes.forEach((_, j) => {
       const rate = (k: string): number => ((c1[j]!.get(k) ?? 0) - (c0[j]!.get(k) ?? 0)) / seconds;
       const commits = rate('batch_entries_count');

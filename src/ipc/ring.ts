@@ -9,7 +9,11 @@
 // arithmetic); the data offset is `counter & (capacity - 1)`. A record is an 8-byte header
 // [length, ~length] and the frame bytes, padded to 8 bytes. A frame never wraps: when it does
 // not fit before the end of the data area, the producer writes WRAP_MARKER as the length and
-// continues at offset 0, so consumers read every frame (a FlatBuffers table) in place.
+// continues at offset 0, so consumers read every frame (a FlatBuffers table) in place. Past
+// earlyWrapBytes the producer also wraps early, as soon as the consumer has freed room for the
+// record at offset 0: the bytes in use then stay near the start of the area (warm in cache,
+// and a large ring's untouched pages are never faulted in) instead of cycling through all of
+// it.
 //
 // Memory ordering: frame bytes are plain stores made visible by Atomics.store(HEAD); space is
 // handed back by Atomics.store(TAIL). Atomics are sequentially consistent, which makes both
@@ -21,6 +25,7 @@ import {
   doorbellSpinChecksDefault,
   ringCapacityBytesMax,
   ringCapacityBytesMin,
+  ringEarlyWrapBytesDefault,
   ringWritesWaitingMax,
 } from '../limits.js';
 
@@ -213,10 +218,17 @@ export interface RingProducerStats {
   readonly frameCount: number;
 }
 
+export interface RingProducerOptions {
+  /** Wrap to offset 0 early from this offset on, when the record fits before TAIL's offset
+   *  (ringEarlyWrapBytesDefault; at least 8). */
+  readonly earlyWrapBytes?: number;
+}
+
 export class RingProducer {
   /** Largest frame that fits: half the data area less a record header, so a frame always fits
    *  into an empty ring whatever the offset of HEAD. */
   readonly frameBytesMax: number;
+  private readonly earlyWrapBytes: number;
   private readonly i32: Int32Array;
   private readonly u8: Uint8Array;
   private readonly capacityBytes: number;
@@ -231,13 +243,21 @@ export class RingProducer {
   private spaceWaits = 0;
   private frames = 0;
 
-  constructor(ring: SharedArrayBuffer, doorbell: SharedArrayBuffer) {
+  constructor(
+    ring: SharedArrayBuffer,
+    doorbell: SharedArrayBuffer,
+    options: RingProducerOptions = {},
+  ) {
     const { i32, capacityBytes } = checkRingBuffer(ring);
     this.i32 = i32;
     this.u8 = new Uint8Array(ring);
     this.capacityBytes = capacityBytes;
     this.mask = capacityBytes - 1;
     this.frameBytesMax = capacityBytes / 2 - recordHeaderBytes;
+    const earlyWrapBytes = options.earlyWrapBytes ?? ringEarlyWrapBytesDefault;
+    assert(Number.isInteger(earlyWrapBytes) && earlyWrapBytes >= recordAlignBytes,
+      'earlyWrapBytes must be an integer >= 8');
+    this.earlyWrapBytes = earlyWrapBytes;
     this.bell = new Doorbell(doorbell);
     // Attach where the previous producer (if any) stopped: unpublished bytes never count.
     this.writeCounter = Atomics.load(i32, HEAD);
@@ -338,13 +358,20 @@ export class RingProducer {
     const record = recordBytes(length);
     let offset = this.writeCounter & this.mask;
     const toEndBytes = this.capacityBytes - offset;
-    const needBytes = record <= toEndBytes ? record : toEndBytes + record;
+    let wrap = record > toEndBytes;
+    if (!wrap && offset >= this.earlyWrapBytes) {
+      // Early wrap: the skip to the end counts as used, so the record fits at offset 0 exactly
+      // when it fits before TAIL's offset (in this lap of the area: used <= offset).
+      this.tailCache = Atomics.load(this.i32, TAIL);
+      wrap = offset - this.usedBytes() >= record;
+    }
+    const needBytes = wrap ? toEndBytes + record : record;
     if (this.capacityBytes - this.usedBytes() < needBytes) {
       this.tailCache = Atomics.load(this.i32, TAIL);
       if (this.capacityBytes - this.usedBytes() < needBytes) return false;
     }
     const i32 = this.i32;
-    if (record > toEndBytes) {
+    if (wrap) {
       i32[(headerBytes + offset) >> 2] = wrapMarker;
       this.writeCounter = (this.writeCounter + toEndBytes) | 0;
       offset = 0;

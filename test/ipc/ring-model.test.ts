@@ -1,6 +1,6 @@
 // Ring vs an array-queue model (style.md, testing pyramid level 2): random interleavings of
 // tryWrite / publish / drain, frames of every size up to frameBytesMax, wraparound of the data
-// area, a full ring, and the 2^31 / 2^32 wrap of the Int32 byte counters.
+// area, early wraps, a full ring, and the 2^31 / 2^32 wrap of the Int32 byte counters.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,7 +20,11 @@ class RingModel {
   private tail: number;
   private readonly frames: { bytes: Uint8Array; end: number }[] = [];
 
-  constructor(readonly capacityBytes: number, initialCounter: number) {
+  constructor(
+    readonly capacityBytes: number,
+    initialCounter: number,
+    private readonly earlyWrapBytes: number,
+  ) {
     this.head = initialCounter;
     this.published = initialCounter;
     this.tail = initialCounter;
@@ -30,7 +34,9 @@ class RingModel {
     const offset = ((this.head % this.capacityBytes) + this.capacityBytes) % this.capacityBytes;
     const record = recordBytes(bytes.length);
     const toEnd = this.capacityBytes - offset;
-    const need = record <= toEnd ? record : toEnd + record;
+    // Past earlyWrapBytes a record goes to offset 0 once it fits there, before the tail.
+    const early = offset >= this.earlyWrapBytes && offset - (this.head - this.tail) >= record;
+    const need = record <= toEnd && !early ? record : toEnd + record;
     if (this.capacityBytes - (this.head - this.tail) < need) return false;
     this.head += need;
     this.frames.push({ bytes: bytes.slice(), end: this.head });
@@ -85,6 +91,8 @@ type Command =
   | { readonly t: 'drain'; readonly max: number; readonly inPlace: boolean };
 
 const capacities = [64, 128, 256, 1024] as const;
+// Early wraps from these offsets (the default, far above these capacities, never wraps early).
+const earlyWrapOffsets = [8, 24, 64, 200, 512, 256 * 1024] as const;
 // Counters near the Int32 sign flip (2^31) and the 2^32 wrap back to 0, all 8-byte aligned.
 const initialCounters = [0, 2 ** 31 - 64, 2 ** 31 - 8, -64, -8, 2 ** 31 - 4096] as const;
 
@@ -111,6 +119,7 @@ function commandsFor(frameBytesMax: number): fc.Arbitrary<Command[]> {
 const scenario = fc
   .record({
     capacityBytes: fc.constantFrom(...capacities),
+    earlyWrapBytes: fc.constantFrom(...earlyWrapOffsets),
     initialCounter: fc.oneof(
       fc.constantFrom(...initialCounters),
       fc.integer({ min: -(2 ** 28), max: 2 ** 28 }).map((n) => n * 8),
@@ -119,11 +128,15 @@ const scenario = fc
   .chain((s) =>
     commandsFor(s.capacityBytes / 2 - recordHeaderBytes).map((commands) => ({ ...s, commands })));
 
-function run(s: { capacityBytes: number; initialCounter: number; commands: Command[] }): void {
+interface Scenario {
+  capacityBytes: number; earlyWrapBytes: number; initialCounter: number; commands: Command[];
+}
+
+function run(s: Scenario): void {
   const sab = createRingBuffer(s.capacityBytes, { initialCounter: s.initialCounter });
-  const producer = new RingProducer(sab, createDoorbell());
+  const producer = new RingProducer(sab, createDoorbell(), { earlyWrapBytes: s.earlyWrapBytes });
   const consumer = new RingConsumer(sab);
-  const model = new RingModel(s.capacityBytes, s.initialCounter);
+  const model = new RingModel(s.capacityBytes, s.initialCounter, s.earlyWrapBytes);
   expect(producer.frameBytesMax).toBe(s.capacityBytes / 2 - recordHeaderBytes);
   for (const c of s.commands) {
     if (c.t === 'write') {
@@ -180,6 +193,40 @@ describe('ring vs array-queue model', () => {
       }
       expect(total).toBe(capacityBytes / 2 - recordHeaderBytes + 1);
       expect(consumer.hasData()).toBe(false);
+    }
+  });
+
+  it('keeps a ring its consumer keeps up with near offset 0 (early wrap)', () => {
+    const capacityBytes = 4 * 1024 * 1024;
+    const ringHeaderBytes = 128;
+    for (const earlyWrapBytes of [undefined, 4096]) {
+      const limit = earlyWrapBytes ?? 256 * 1024;
+      const sab = createRingBuffer(capacityBytes);
+      const producer = new RingProducer(sab, createDoorbell(), { earlyWrapBytes });
+      const consumer = new RingConsumer(sab);
+      let furthest = 0;
+      let passed = 0;
+      let sent = 0;
+      let received = 0;
+      while (passed < 3 * capacityBytes) {
+        // One to three frames per drain, so the consumer is sometimes a frame or two behind.
+        for (let k = 0; k <= sent % 3; k++) {
+          const bytes = fill(40 + ((sent * 97) % 1000), sent);
+          expect(producer.tryWrite(bytes)).toBe(true);
+          passed += bytes.length;
+          sent++;
+        }
+        producer.publish();
+        consumer.drainInPlace((b, at, length) => {
+          furthest = Math.max(furthest, at - ringHeaderBytes + length);
+          expect(b[at]).toBe(received & 0xff);
+          received++;
+        });
+      }
+      expect(received).toBe(sent);
+      // Without the early wrap the frames would have cycled through all 4 MiB three times.
+      expect(furthest).toBeGreaterThan(limit);
+      expect(furthest).toBeLessThan(limit + 4 * 1048);
     }
   });
 
