@@ -202,7 +202,8 @@ describe('ring vs array-queue model', () => {
     for (const earlyWrapBytes of [undefined, 4096]) {
       const limit = earlyWrapBytes ?? 256 * 1024;
       const sab = createRingBuffer(capacityBytes);
-      const producer = new RingProducer(sab, createDoorbell(), { earlyWrapBytes });
+      const producer = new RingProducer(sab, createDoorbell(),
+        earlyWrapBytes === undefined ? {} : { earlyWrapBytes });
       const consumer = new RingConsumer(sab);
       let furthest = 0;
       let passed = 0;
