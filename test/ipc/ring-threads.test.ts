@@ -2,7 +2,7 @@
 // a worker (test/ipc/fixtures/ring-echo.mjs, compiled ring from dist/) checksums and echoes each
 // into a second small ring, and the main thread checks every echoed frame and the checksums.
 // Small rings and pauses on both sides make both producers wait for space and both consumers
-// sleep on their doorbells.
+// sleep on their doorbells; both producers also wrap early (at 512 and 1024 bytes).
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ const frameCount = 1_000_000;
 const ringCapacityBytes = 4096;
 const producerPauseEvery = 40_000;
 const workerPauseEvery = 50_000;
+const mainEarlyWrapBytes = 512;
+const workerEarlyWrapBytes = 1024;
 
 /** Workers run dist/: rebuild when a compiled file the fixture loads is missing or stale. */
 function ensureBuilt(): void {
@@ -68,7 +70,7 @@ describe('ring across two threads', () => {
       const worker = new Worker(new URL('./fixtures/ring-echo.mjs', import.meta.url), {
         workerData: {
           ringIn: ringOut, ringOut: ringBack, bellIn: bellWorker, bellOut: bellMain,
-          frameCount, pauseEvery: workerPauseEvery,
+          frameCount, pauseEvery: workerPauseEvery, earlyWrapBytes: workerEarlyWrapBytes,
         },
       });
       const report = new Promise<Record<string, number>>((resolve, reject) => {
@@ -76,7 +78,8 @@ describe('ring across two threads', () => {
         worker.once('error', reject);
         worker.once('exit', (code) => reject(new Error(`echo worker exited with ${code}`)));
       });
-      const producer = new RingProducer(ringOut, bellWorker);
+      const producer = new RingProducer(ringOut, bellWorker,
+        { earlyWrapBytes: mainEarlyWrapBytes });
       const consumer = new RingConsumer(ringBack);
       const bell = new Doorbell(bellMain);
       const max = producer.frameBytesMax;
