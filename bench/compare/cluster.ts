@@ -16,6 +16,11 @@
 //   writes  Honu REST /v1/kv/try-set durability 1 vs etcd JSON gateway /v3/kv/put
 //   reads   Honu REST /v1/kv/try-get revision -1 durability 1 vs etcd /v3/kv/range with
 //           serializable false (linearizable), over 1024 keys preloaded through node 1
+//   routed-writes, routed-reads  the same requests from clients that route, as Kahuna clients
+//           with learned routing do: each Honu connection sends only keys whose partition its
+//           node leads (learned before the rows from the `route` hint of a try-get through
+//           node 1, wire.md 2.5), so nothing is forwarded; every etcd connection goes to the
+//           etcd leader (one Raft group: the client that avoids forwarding sends all there)
 // The request bodies, key patterns and answer checks are compare.ts's (honuTargets,
 // etcdTargets): only the expected answer counts (Honu `type`, so MustRetry 101 is an error;
 // etcd header without error, one kv for a range). Load: one autocannon instance per window on
@@ -31,21 +36,26 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  cell, etcdTargets, warmUp, fmt, honuTargets, lat, preloadEtcd, runTarget, summarize,
-  type Measure, type Options, type Summary, type Target,
+  cell, etcdTargets, warmUp, fmt, honuGetStep, honuSetStep, honuTargets, lat, preloadEtcd,
+  runTarget, summarize, type HttpStep, type Measure, type Options, type Summary, type Target,
 } from './compare.js';
 import { etcdLeader, startEtcdCluster, type EtcdMember } from './etcd-cluster.js';
 import { startHonuCluster, waitBalanced, type Balance } from './honu-cluster.js';
 import { installHint, stopPeer } from './peers.js';
-import { live, preload, stopServer } from '../macro/honu-server.js';
+import { benchValue, preloadKey, preloadKeyCount } from '../macro/kahuna-common.js';
+import { live, postJson, preload, stopServer, txFieldsJson } from '../macro/honu-server.js';
+import { bodiesPerConn } from './shared.js';
 import type { Server } from '../macro/honu-server.js';
 
-const workloads = ['writes', 'reads'] as const;
+const workloads = ['writes', 'reads', 'routed-writes', 'routed-reads'] as const;
 type Workload = (typeof workloads)[number];
+const routedOf = { 'routed-writes': 'writes', 'routed-reads': 'reads' } as const;
+const isRouted = (w: Workload): w is keyof typeof routedOf => w in routedOf;
 const nodeCount = 3;
 const targetRatio = 2; // issue 5 and issue 6: >= 2x etcd as 3-node clusters
 const label: Record<Workload, string> = {
   writes: 'durable write', reads: 'linearizable read',
+  'routed-writes': 'durable write, routed', 'routed-reads': 'linearizable read, routed',
 };
 const killGraceMs = 5_000;
 
@@ -93,12 +103,48 @@ function parseOptions(): ClusterOptions {
     warmupMs: int(values['warmup-ms'], 'warmup-ms', 0),
     concurrency: values.concurrency.split(',').map((s) => int(s, 'concurrency', 1)),
     valueBytes: int(values['value-bytes'], 'value-bytes', 1),
-    workloads: chosen as Workload[],
+    workloads: (chosen as Workload[]).map((w) => (isRouted(w) ? routedOf[w] : w)),
     grpcProcs: 1, grpcWarmupMs: 0, smoke: false, // no gRPC rows here
     initialWarmupMs: int(values['initial-warmup-ms'], 'initial-warmup-ms', 0),
   };
   return { compare, workloads: chosen as Workload[],
     balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0) };
+}
+
+/** `keys` by the node (index in `nodes`) leading their partition, from the `route` hint of a
+ *  try-get through node 1: what a Kahuna client's learned routing caches. Takes at most
+ *  `want` keys per node and stops once every node has them. */
+async function keysByLeader(nodes: readonly Server[], keys: Iterable<string>,
+  want: number): Promise<string[][]> {
+  const byPort = new Map(nodes.map((n, j) => [n.port, j]));
+  const pools: string[][] = nodes.map(() => []);
+  for (const key of keys) {
+    if (pools.every((p) => p.length >= want)) break;
+    const reply = await postJson(nodes[0]!, '/v1/kv/try-get', JSON.parse(
+      `{${txFieldsJson},"key":${JSON.stringify(key)},"revision":-1,"durability":1}`)) as
+      { route?: { endpoint?: string } };
+    const j = byPort.get(Number(reply.route?.endpoint?.split(':').pop()));
+    if (j === undefined) throw new Error(`no route hint naming a node for key ${key}`);
+    if (pools[j]!.length < want) pools[j]!.push(key);
+  }
+  return pools;
+}
+
+function* candidateKeys(runId: string, count: number): Generator<string> {
+  for (let k = 0; k < count; k++) yield `cluster-routed-${runId}-${k}`;
+}
+
+/** A routed Honu target for repeat `rep`: connection c talks to rotate(urls, rep)[c % 3], the
+ *  node pools[(c % 3 + rep) % 3] is led by, and cycles over its own slice of that pool. */
+function routedHonu(base: Target, urls: readonly string[], pools: readonly string[][],
+  rep: number, step: (key: string) => HttpStep): Target {
+  if (base.kind !== 'http') throw new Error('cluster rows are HTTP only');
+  const n = urls.length;
+  return { ...base, urls: rotate(urls, rep), steps: (conn) => {
+    const pool = pools[(conn % n + rep) % n]!;
+    const first = Math.floor(conn / n) * bodiesPerConn;
+    return Array.from({ length: bodiesPerConn }, (_, i) => step(pool[(first + i) % pool.length]!));
+  } };
 }
 
 const describeBalance = (b: Balance): string => (b.counts === null
@@ -114,7 +160,10 @@ function printTable(rows: readonly Row[], options: ClusterOptions): void {
     `cores (${cpus()[0]?.model ?? '?'}), Honu 3 nodes vs etcd 3 members on loopback, all 6 ` +
     `servers and the load generator on the same cores, ${o.repeats} repeat(s) x ` +
     `(${o.warmupMs} ms warm-up + ${o.durationMs} ms), A B alternating, medians (min-max), ` +
-    `${o.valueBytes}-byte values, autocannon connections round-robin over the 3 nodes`);
+    `${o.valueBytes}-byte values, autocannon connections round-robin over the 3 nodes; ` +
+    '"routed" rows: Honu connections send only keys their node leads (learned from route ' +
+    'hints), etcd connections all go to the etcd leader; a routed row\'s Honu/etcd divides by ' +
+    'the better of its etcd figure and the plain row\'s');
   console.log('| workload | conc | Honu ops/s (min-max) | Honu p50 / p99 ms | ' +
     'etcd ops/s (min-max) | etcd p50 / p99 ms | Honu/etcd | target | errors H/E |');
   console.log('|---|---|---|---|---|---|---|---|---|');
@@ -197,7 +246,7 @@ async function main(): Promise<void> {
     } else {
       notes['etcd leader before'] = await etcdLeader(etcd);
     }
-    if (options.workloads.includes('reads')) {
+    if (options.workloads.includes('reads') || options.workloads.includes('routed-reads')) {
       await preload(nodes[0]!, 1, o.valueBytes);
       if (etcd !== null) await preloadEtcd(etcd[0]!, o.valueBytes);
     }
@@ -209,9 +258,44 @@ async function main(): Promise<void> {
       if (t.kind !== 'http') throw new Error('cluster rows are HTTP only');
       return { ...t, urls: rotate(urls, rep) };
     };
+    // Routed rows: Honu keys by partition leader, etcd all to its leader.
+    const value = benchValue(o.valueBytes).toString('base64');
+    let writePools: string[][] | null = null;
+    let readPools: string[][] | null = null;
+    if (options.workloads.includes('routed-writes')) {
+      const want = Math.ceil(Math.max(...o.concurrency) / nodeCount) * bodiesPerConn;
+      writePools = await keysByLeader(nodes, candidateKeys(runId, 50 * want), want);
+      if (writePools.some((p) => p.length < want)) {
+        throw new Error('routed-writes: too few keys for some node');
+      }
+    }
+    if (options.workloads.includes('routed-reads')) {
+      const preloaded = Array.from({ length: preloadKeyCount }, (_, i) => preloadKey(1, i));
+      readPools = await keysByLeader(nodes, preloaded, preloadKeyCount);
+      if (readPools.some((p) => p.length === 0)) {
+        throw new Error('routed-reads: some node leads no preloaded key');
+      }
+    }
+    const etcdLeaderUrl = etcd === null ? null : await (async () => {
+      const name = await etcdLeader(etcd!);
+      const m = etcd!.find((e) => e.memberName === name);
+      if (m === undefined) throw new Error(`etcd leader ${name} is not a member`);
+      return `http://127.0.0.1:${m.port}`;
+    })();
+    const honuOf = (w: Workload, rep: number): Target => {
+      if (!isRouted(w)) return spread(honuT[w], honuUrls, rep);
+      return w === 'routed-writes'
+        ? routedHonu(honuT.writes, honuUrls, writePools!, rep, (k) => honuSetStep(k, value))
+        : routedHonu(honuT.reads, honuUrls, readPools!, rep, honuGetStep);
+    };
+    const etcdOf = (w: Workload, rep: number): Target | null => {
+      if (etcdT === null) return null;
+      if (!isRouted(w)) return spread(etcdT[w], etcdUrls, rep);
+      return spread(etcdT[routedOf[w]], [etcdLeaderUrl!], 0);
+    };
     for (const w of options.workloads) {
-      await warmUp([spread(honuT[w], honuUrls, 0),
-        ...(etcdT === null ? [] : [spread(etcdT[w], etcdUrls, 0)])], o, `${runId}-${w}-w`);
+      const e = etcdOf(w, 0);
+      await warmUp([honuOf(w, 0), ...(e === null ? [] : [e])], o, `${runId}-${w}-w`);
     }
     for (const w of options.workloads) {
       for (const c of o.concurrency) {
@@ -221,15 +305,19 @@ async function main(): Promise<void> {
           const gone = [...nodes, ...(etcd ?? [])].find((p) => p.exit !== null);
           if (gone !== undefined) throw new Error('a server process is gone; stopping');
           const tag = `${runId}-c${w}-${c}-${rep}`;
-          honuRuns.push(await runTarget(spread(honuT[w], honuUrls, rep), c, o, tag));
-          if (etcdT !== null) {
-            etcdRuns.push(await runTarget(spread(etcdT[w], etcdUrls, rep), c, o, tag));
-          }
+          honuRuns.push(await runTarget(honuOf(w, rep), c, o, tag));
+          const e = etcdOf(w, rep);
+          if (e !== null) etcdRuns.push(await runTarget(e, c, o, tag));
         }
         const h = summarize('Honu', honuRuns);
         const e = etcdT === null ? null : summarize('etcd', etcdRuns);
+        // A routed row divides by the better of etcd's two ways (its leader, or spread) when
+        // the plain row at this concurrency was measured too.
+        const plain = isRouted(w) ? rows.find((r) => r.workload === routedOf[w] &&
+          r.concurrency === c && r.etcd !== null) : undefined;
+        const etcdBest = Math.max(e?.opsPerSec ?? Number.NaN, plain?.etcd?.opsPerSec ?? 0);
         rows.push({ workload: w, concurrency: c, honu: h, etcd: e,
-          ratio: e === null ? Number.NaN : h.opsPerSec / e.opsPerSec });
+          ratio: e === null ? Number.NaN : h.opsPerSec / etcdBest });
         process.stderr.write(`done ${w} c${c}: Honu ${fmt(h.opsPerSec)}/s` +
           `${e === null ? '' : `, etcd ${fmt(e.opsPerSec)}/s`}\n`);
       }

@@ -135,7 +135,7 @@ interface Phase {
 /** One request of a connection's loop and how to tell its expected answer: null, an error
  *  label, or `retry`. `build`, when present, makes the body from what earlier answers of this
  *  pass left in `context` (autocannon's per-connection context, reset at step 0). */
-interface HttpStep {
+export interface HttpStep {
   readonly path: string;
   readonly body: string;
   readonly build?: (context: Record<string, unknown>) => string;
@@ -311,21 +311,30 @@ function etcdOk(kind: string, needKvs: boolean) {
   };
 }
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
-const honuGetBody = (i: number): string => `{${txFieldsJson},"key":"${preloadKey(1, i)}",` +
-  '"revision":-1,"readTimestamp":{"n":0,"l":0,"c":0},"durability":1}';
+const honuGetBody = (i: number): string => honuGetStep(preloadKey(1, i)).body;
+
+/** A persistent set of `key` to `value` (base64), expecting Set. */
+export function honuSetStep(key: string, value: string): HttpStep {
+  return { path: '/v1/kv/try-set', ok: honuType('set', 0),
+    body: `{${txFieldsJson},"key":"${key}","value":"${value}","compareValue":null,` +
+      '"compareRevision":0,"expiresMs":0,"flags":1,"durability":1}' };
+}
+
+/** A linearizable get of `key` (written before), expecting Get. */
+export function honuGetStep(key: string): HttpStep {
+  return { path: '/v1/kv/try-get', ok: honuType('get', 3),
+    body: `{${txFieldsJson},"key":"${key}","revision":-1,` +
+      '"readTimestamp":{"n":0,"l":0,"c":0},"durability":1}' };
+}
 
 export function honuTargets(server: Server, valueBytes: number): Record<WorkloadName, Target> {
   const value = benchValue(valueBytes).toString('base64');
   const writes: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'call',
-    steps: (conn, tag) => Array.from({ length: bodiesPerConn }, (_, i) => ({
-      path: '/v1/kv/try-set', ok: honuType('set', 0),
-      body: `{${txFieldsJson},"key":"${writeKey(tag, conn, i)}","value":"${value}",` +
-        '"compareValue":null,"compareRevision":0,"expiresMs":0,"flags":1,"durability":1}',
-    })) };
+    steps: (conn, tag) => Array.from({ length: bodiesPerConn },
+      (_, i) => honuSetStep(writeKey(tag, conn, i), value)) };
   const reads: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'call',
-    steps: (conn) => Array.from({ length: bodiesPerConn }, (_, i) => ({
-      path: '/v1/kv/try-get', ok: honuType('get', 3), body: honuGetBody(getIndex(conn, i)),
-    })) };
+    steps: (conn) => Array.from({ length: bodiesPerConn },
+      (_, i) => honuGetStep(preloadKey(1, getIndex(conn, i)))) };
   const locks: Target = { name: 'Honu', kind: 'http', port: server.port, unit: 'pair',
     steps: (conn, tag) => {
       const resource = JSON.stringify(lockResource(`${tag}-honu`, conn));

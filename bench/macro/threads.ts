@@ -9,7 +9,9 @@
 // puts and linearizable ranges, so the two CPU costs per request compare), then one autocannon
 // instance whose connections are handed round-robin over the nodes. Workloads: `set`
 // (persistent /v1/kv/try-set) and `get` (linearizable /v1/kv/try-get over keys written
-// first), keys without a bucket so they spread over every partition. After --warmup-ms (long
+// first), keys without a bucket so they spread over every partition (with --routed, each
+// connection's keys are led by the node it talks to, learned from route hints, so nothing is
+// forwarded; for etcd, --routed sends every connection to the leader). After --warmup-ms (long
 // enough for V8 to finish compiling: about 10 s on 2 cores), it reads each thread's CPU time
 // (/proc/<pid>/task/<tid>/stat, utime + stime; .../status, context switches) and each node's
 // /metrics, waits --duration-ms, reads both again, and prints per thread its share of a core,
@@ -21,7 +23,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon, { type Client } from 'autocannon';
-import { startEtcdCluster, type EtcdMember } from '../compare/etcd-cluster.js';
+import { etcdLeader, startEtcdCluster, type EtcdMember } from '../compare/etcd-cluster.js';
 import { startHonuCluster, waitBalanced } from '../compare/honu-cluster.js';
 import { installHint, stopPeer } from '../compare/peers.js';
 import {
@@ -36,6 +38,7 @@ interface Options {
   readonly server: 'honu' | 'etcd';
   readonly nodes: number; readonly workload: 'set' | 'get'; readonly connections: number;
   readonly warmupMs: number; readonly durationMs: number; readonly valueBytes: number;
+  readonly routed: boolean;
 }
 
 function parseOptions(): Options {
@@ -47,6 +50,7 @@ function parseOptions(): Options {
     'warmup-ms': { type: 'string', default: '12000' },
     'duration-ms': { type: 'string', default: '5000' },
     'value-bytes': { type: 'string', default: '64' },
+    'routed': { type: 'boolean', default: false },
   } });
   const int = (name: keyof typeof values, min: number): number => {
     const n = Number(values[name]);
@@ -59,10 +63,37 @@ function parseOptions(): Options {
   if (server !== 'honu' && server !== 'etcd') throw new Error('--server must be honu or etcd');
   return { server, nodes: int('nodes', 1), workload, connections: int('connections', 1),
     warmupMs: int('warmup-ms', 0), durationMs: int('duration-ms', 100),
-    valueBytes: int('value-bytes', 1) };
+    valueBytes: int('value-bytes', 1), routed: values.routed === true };
 }
 
-const keyOf = (conn: number, i: number): string => `threads-${conn}-${i}`;
+let routedKeys: string[][] | null = null;
+const keyOf = (conn: number, i: number): string =>
+  routedKeys?.[conn]?.[i] ?? `threads-${conn}-${i}`;
+
+/** --routed: each connection's keys are ones whose partition leader is the node it talks to
+ *  (autocannon hands connection c to node c % nodes), learned from the `route` hint on a
+ *  try-get reply through node 1, as a Kahuna client with learned routing would. */
+async function learnRoutedKeys(options: Options, nodes: readonly Server[]): Promise<void> {
+  const byPort = new Map(nodes.map((n, j) => [n.port, j]));
+  const buckets: string[][] = nodes.map(() => []);
+  const want = Math.ceil(options.connections / nodes.length) * keysPerConnection;
+  for (let k = 0; buckets.some((b) => b.length < want); k++) {
+    if (k > 100 * want * nodes.length) throw new Error('--routed: no keys for some node');
+    const key = `threads-routed-${k}`;
+    const res = await postJson(nodes[0]!, '/v1/kv/try-get',
+      JSON.parse(`{${txFieldsJson},"key":"${key}","revision":-1,"durability":1}`)) as
+      { route?: { endpoint?: string } };
+    const port = Number(res.route?.endpoint?.split(':').pop());
+    const j = byPort.get(port);
+    if (j === undefined) throw new Error(`--routed: no route hint for ${key}`);
+    if (buckets[j]!.length < want) buckets[j]!.push(key);
+  }
+  routedKeys = Array.from({ length: options.connections }, (_, c) => {
+    const j = c % nodes.length;
+    const first = Math.floor(c / nodes.length) * keysPerConnection;
+    return buckets[j]!.slice(first, first + keysPerConnection);
+  });
+}
 
 function setBody(key: string, value: string): string {
   return `{${txFieldsJson},"key":"${key}","value":"${value}","compareValue":null,` +
@@ -158,6 +189,15 @@ async function main(): Promise<void> {
     const nodes: ReadonlyArray<{ readonly pid: number; readonly port: number }> =
       options.server === 'etcd' ? etcdMembers : honuNodes;
     const value = Buffer.alloc(options.valueBytes, 7).toString('base64');
+    let targets = nodes;
+    if (options.routed && options.server === 'honu') await learnRoutedKeys(options, honuNodes);
+    if (options.routed && options.server === 'etcd') {
+      // One Raft group: the client that avoids forwarding sends everything to its leader.
+      const leader = await etcdLeader(etcdMembers);
+      const m = etcdMembers.find((e) => e.memberName === leader);
+      if (m === undefined) throw new Error(`--routed: etcd leader ${leader} not found`);
+      targets = [m];
+    }
     if (options.workload === 'get') {
       for (let c = 0; c < options.connections; c++) {
         for (let i = 0; i < keysPerConnection; i++) {
@@ -178,7 +218,7 @@ async function main(): Promise<void> {
     let bad = 0;
     const totalMs = options.warmupMs + options.durationMs + 1000;
     const load = autocannon({
-      url: nodes.map((n) => `http://127.0.0.1:${n.port}`), connections: options.connections,
+      url: targets.map((n) => `http://127.0.0.1:${n.port}`), connections: options.connections,
       duration: totalMs / 1000,
       setupClient: (client: Client) => {
         const c = conn++;
