@@ -39,11 +39,15 @@ import {
   cell, etcdTargets, warmUp, fmt, honuGetStep, honuSetStep, honuTargets, lat, preloadEtcd,
   runTarget, summarize, type HttpStep, type Measure, type Options, type Summary, type Target,
 } from './compare.js';
-import { etcdLeader, startEtcdCluster, type EtcdMember } from './etcd-cluster.js';
-import { startHonuCluster, waitBalanced, type Balance } from './honu-cluster.js';
+import {
+  etcdLeader, etcdLeaderMember, startEtcdCluster, type EtcdMember,
+} from './etcd-cluster.js';
+import {
+  keysByLeader, startHonuCluster, waitBalanced, type Balance,
+} from './honu-cluster.js';
 import { installHint, stopPeer } from './peers.js';
 import { benchValue, preloadKey, preloadKeyCount } from '../macro/kahuna-common.js';
-import { live, postJson, preload, stopServer, txFieldsJson } from '../macro/honu-server.js';
+import { live, preload, stopServer } from '../macro/honu-server.js';
 import { bodiesPerConn } from './shared.js';
 import type { Server } from '../macro/honu-server.js';
 
@@ -109,25 +113,6 @@ function parseOptions(): ClusterOptions {
   };
   return { compare, workloads: chosen as Workload[],
     balanceWaitMs: int(values['balance-wait-ms'], 'balance-wait-ms', 0) };
-}
-
-/** `keys` by the node (index in `nodes`) leading their partition, from the `route` hint of a
- *  try-get through node 1: what a Kahuna client's learned routing caches. Takes at most
- *  `want` keys per node and stops once every node has them. */
-async function keysByLeader(nodes: readonly Server[], keys: Iterable<string>,
-  want: number): Promise<string[][]> {
-  const byPort = new Map(nodes.map((n, j) => [n.port, j]));
-  const pools: string[][] = nodes.map(() => []);
-  for (const key of keys) {
-    if (pools.every((p) => p.length >= want)) break;
-    const reply = await postJson(nodes[0]!, '/v1/kv/try-get', JSON.parse(
-      `{${txFieldsJson},"key":${JSON.stringify(key)},"revision":-1,"durability":1}`)) as
-      { route?: { endpoint?: string } };
-    const j = byPort.get(Number(reply.route?.endpoint?.split(':').pop()));
-    if (j === undefined) throw new Error(`no route hint naming a node for key ${key}`);
-    if (pools[j]!.length < want) pools[j]!.push(key);
-  }
-  return pools;
 }
 
 function* candidateKeys(runId: string, count: number): Generator<string> {
@@ -276,12 +261,8 @@ async function main(): Promise<void> {
         throw new Error('routed-reads: some node leads no preloaded key');
       }
     }
-    const etcdLeaderUrl = etcd === null ? null : await (async () => {
-      const name = await etcdLeader(etcd!);
-      const m = etcd!.find((e) => e.memberName === name);
-      if (m === undefined) throw new Error(`etcd leader ${name} is not a member`);
-      return `http://127.0.0.1:${m.port}`;
-    })();
+    const leaderMember = etcd === null ? null : await etcdLeaderMember(etcd);
+    const etcdLeaderUrl = `http://127.0.0.1:${leaderMember?.port ?? 0}`;
     const honuOf = (w: Workload, rep: number): Target => {
       if (!isRouted(w)) return spread(honuT[w], honuUrls, rep);
       return w === 'routed-writes'
@@ -291,7 +272,7 @@ async function main(): Promise<void> {
     const etcdOf = (w: Workload, rep: number): Target | null => {
       if (etcdT === null) return null;
       if (!isRouted(w)) return spread(etcdT[w], etcdUrls, rep);
-      return spread(etcdT[routedOf[w]], [etcdLeaderUrl!], 0);
+      return spread(etcdT[routedOf[w]], [etcdLeaderUrl], 0);
     };
     for (const w of options.workloads) {
       const e = etcdOf(w, 0);

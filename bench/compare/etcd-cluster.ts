@@ -69,3 +69,11 @@ export async function etcdLeader(members: readonly EtcdMember[]): Promise<string
   }
   return leader === undefined ? '?' : ids.get(leader) ?? `id ${leader}`;
 }
+
+/** The member that leads (the client that avoids forwarding sends everything to it). */
+export async function etcdLeaderMember(members: readonly EtcdMember[]): Promise<EtcdMember> {
+  const leader = await etcdLeader(members);
+  const m = members.find((e) => e.memberName === leader);
+  if (m === undefined) throw new Error(`etcd leader ${leader} is not a member`);
+  return m;
+}

@@ -1,7 +1,8 @@
 // Starting a local Honu cluster for the benchmarks and waiting until its partition leaders are
-// spread over the nodes: shared by bench/compare/cluster.ts and bench/macro/threads.ts.
+// spread over the nodes, and which node leads which keys: shared by bench/compare/cluster.ts and
+// bench/macro/threads.ts.
 import { freePort } from './peers.js';
-import { startServer } from '../macro/honu-server.js';
+import { postJson, startServer, txFieldsJson } from '../macro/honu-server.js';
 import type { Server } from '../macro/honu-server.js';
 
 /** `nodeCount` honu servers started together (each waits for the others before it reports ready).
@@ -74,3 +75,22 @@ export async function waitBalanced(nodes: readonly Server[], waitMs: number): Pr
   }
 }
 
+
+/** `keys` by the node (index in `nodes`) leading their partition, from the `route` hint of a
+ *  try-get through node 1 (wire.md 2.5): what a Kahuna client's learned routing caches. Takes
+ *  at most `want` keys per node and stops once every node has them. */
+export async function keysByLeader(nodes: readonly Server[], keys: Iterable<string>,
+  want: number): Promise<string[][]> {
+  const byPort = new Map(nodes.map((n, j) => [n.port, j]));
+  const pools: string[][] = nodes.map(() => []);
+  for (const key of keys) {
+    if (pools.every((p) => p.length >= want)) break;
+    const reply = await postJson(nodes[0]!, '/v1/kv/try-get', JSON.parse(
+      `{${txFieldsJson},"key":${JSON.stringify(key)},"revision":-1,"durability":1}`)) as
+      { route?: { endpoint?: string } };
+    const j = byPort.get(Number(reply.route?.endpoint?.split(':').pop()));
+    if (j === undefined) throw new Error(`no route hint naming a node for key ${key}`);
+    if (pools[j]!.length < want) pools[j]!.push(key);
+  }
+  return pools;
+}

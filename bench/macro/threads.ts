@@ -23,8 +23,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon, { type Client } from 'autocannon';
-import { etcdLeader, startEtcdCluster, type EtcdMember } from '../compare/etcd-cluster.js';
-import { startHonuCluster, waitBalanced } from '../compare/honu-cluster.js';
+import {
+  etcdLeaderMember, startEtcdCluster, type EtcdMember,
+} from '../compare/etcd-cluster.js';
+import { keysByLeader, startHonuCluster, waitBalanced } from '../compare/honu-cluster.js';
 import { installHint, stopPeer } from '../compare/peers.js';
 import {
   live, postJson, startServer, stopServer, txFieldsJson, type Server,
@@ -70,28 +72,18 @@ let routedKeys: string[][] | null = null;
 const keyOf = (conn: number, i: number): string =>
   routedKeys?.[conn]?.[i] ?? `threads-${conn}-${i}`;
 
-/** --routed: each connection's keys are ones whose partition leader is the node it talks to
- *  (autocannon hands connection c to node c % nodes), learned from the `route` hint on a
- *  try-get reply through node 1, as a Kahuna client with learned routing would. */
+/** --routed: each connection's keys are led by the node it talks to (autocannon hands
+ *  connection c to node c % nodes), as a Kahuna client with learned routing sends them. */
 async function learnRoutedKeys(options: Options, nodes: readonly Server[]): Promise<void> {
-  const byPort = new Map(nodes.map((n, j) => [n.port, j]));
-  const buckets: string[][] = nodes.map(() => []);
   const want = Math.ceil(options.connections / nodes.length) * keysPerConnection;
-  for (let k = 0; buckets.some((b) => b.length < want); k++) {
-    if (k > 100 * want * nodes.length) throw new Error('--routed: no keys for some node');
-    const key = `threads-routed-${k}`;
-    const res = await postJson(nodes[0]!, '/v1/kv/try-get',
-      JSON.parse(`{${txFieldsJson},"key":"${key}","revision":-1,"durability":1}`)) as
-      { route?: { endpoint?: string } };
-    const port = Number(res.route?.endpoint?.split(':').pop());
-    const j = byPort.get(port);
-    if (j === undefined) throw new Error(`--routed: no route hint for ${key}`);
-    if (buckets[j]!.length < want) buckets[j]!.push(key);
-  }
+  const candidates = function* (): Generator<string> {
+    for (let k = 0; k < 100 * want * nodes.length; k++) yield `threads-routed-${k}`;
+  };
+  const pools = await keysByLeader(nodes, candidates(), want);
+  if (pools.some((p) => p.length < want)) throw new Error('--routed: too few keys for a node');
   routedKeys = Array.from({ length: options.connections }, (_, c) => {
-    const j = c % nodes.length;
     const first = Math.floor(c / nodes.length) * keysPerConnection;
-    return buckets[j]!.slice(first, first + keysPerConnection);
+    return pools[c % nodes.length]!.slice(first, first + keysPerConnection);
   });
 }
 
@@ -193,10 +185,7 @@ async function main(): Promise<void> {
     if (options.routed && options.server === 'honu') await learnRoutedKeys(options, honuNodes);
     if (options.routed && options.server === 'etcd') {
       // One Raft group: the client that avoids forwarding sends everything to its leader.
-      const leader = await etcdLeader(etcdMembers);
-      const m = etcdMembers.find((e) => e.memberName === leader);
-      if (m === undefined) throw new Error(`--routed: etcd leader ${leader} not found`);
-      targets = [m];
+      targets = [await etcdLeaderMember(etcdMembers)];
     }
     if (options.workload === 'get') {
       for (let c = 0; c < options.connections; c++) {
