@@ -13,9 +13,9 @@ export const ringWritesWaitingMax = 65_536;
  *  consumer that keeps up with a fast producer then rarely costs the producer a notify. */
 export const doorbellSpinChecksDefault = 100;
 /** A producer past this offset wraps to offset 0 as soon as the consumer has freed room there
- *  (src/ipc/ring.ts): the bytes a ring touches stay about this plus what is in flight, which
- *  stays in the L2 cache, where cycling through a 32 MiB writer ring faulted in fresh pages
- *  (2.3% of the CPU of a 3-node cluster's sets in a 20 s run, stop 24). */
+ *  (src/ipc/ring.ts): the bytes a ring touches stay about this plus what is in flight, where
+ *  cycling through a 32 MiB writer ring faulted in fresh pages (2.3% of the busy CPU of a
+ *  3-node cluster's sets 20 s after start, stop 24). */
 export const ringEarlyWrapBytesDefault = 256 * 1024;
 assert(ringCapacityBytesMin < ringCapacityBytesMax, 'ring capacity range is empty');
 

@@ -11,7 +11,7 @@
 // not fit before the end of the data area, the producer writes WRAP_MARKER as the length and
 // continues at offset 0, so consumers read every frame (a FlatBuffers table) in place. Past
 // earlyWrapBytes the producer also wraps early, as soon as the consumer has freed room for the
-// record at offset 0: the bytes in use then stay near the start of the area (warm in cache,
+// record at offset 0: the bytes in use then stay near the start of the area (few hot bytes,
 // and a large ring's untouched pages are never faulted in) instead of cycling through all of
 // it.
 //
