@@ -107,7 +107,7 @@ function parseOptions(): ClusterOptions {
     warmupMs: int(values['warmup-ms'], 'warmup-ms', 0),
     concurrency: values.concurrency.split(',').map((s) => int(s, 'concurrency', 1)),
     valueBytes: int(values['value-bytes'], 'value-bytes', 1),
-    workloads: (chosen as Workload[]).map((w) => (isRouted(w) ? routedOf[w] : w)),
+    workloads: [...new Set((chosen as Workload[]).map((w) => (isRouted(w) ? routedOf[w] : w)))],
     grpcProcs: 1, grpcWarmupMs: 0, smoke: false, // no gRPC rows here
     initialWarmupMs: int(values['initial-warmup-ms'], 'initial-warmup-ms', 0),
   };
@@ -261,7 +261,9 @@ async function main(): Promise<void> {
         throw new Error('routed-reads: some node leads no preloaded key');
       }
     }
-    const leaderMember = etcd === null ? null : await etcdLeaderMember(etcd);
+    // Looked up only for routed rows: a plain run tolerates an etcd that names no leader.
+    const leaderMember = etcd === null || !options.workloads.some(isRouted) ? null
+      : await etcdLeaderMember(etcd);
     const etcdLeaderUrl = `http://127.0.0.1:${leaderMember?.port ?? 0}`;
     const honuOf = (w: Workload, rep: number): Target => {
       if (!isRouted(w)) return spread(honuT[w], honuUrls, rep);

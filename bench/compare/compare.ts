@@ -311,7 +311,6 @@ function etcdOk(kind: string, needKvs: boolean) {
   };
 }
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
-const honuGetBody = (i: number): string => honuGetStep(preloadKey(1, i)).body;
 
 /** A persistent set of `key` to `value` (base64), expecting Set. */
 export function honuSetStep(key: string, value: string): HttpStep {
@@ -729,14 +728,13 @@ async function main(): Promise<void> {
     if (wants('counters', 'txn-counters', 'grpc-counters')) await createSequence(server);
     // The ceiling server answers what a Honu get answers.
     const sample = await fetch(`http://127.0.0.1:${server.port}/v1/kv/try-get`, {
-      method: 'POST', headers: httpHeaders, body: honuGetBody(0),
+      method: 'POST', headers: httpHeaders, body: honuGetStep(preloadKey(1, 0)).body,
     });
     const bare = await startBareHttp(await sample.text());
     peers.push(bare);
     const bareTarget: Target = { name: 'node:http', kind: 'http', port: bare.port, unit: 'call',
-      steps: (conn) => Array.from({ length: bodiesPerConn }, (_, i) => ({
-        path: '/v1/kv/try-get', ok: honuType('get', 3), body: honuGetBody(getIndex(conn, i)),
-      })) };
+      steps: (conn) => Array.from({ length: bodiesPerConn },
+        (_, i) => honuGetStep(preloadKey(1, getIndex(conn, i)))) };
     // The gRPC ceiling server answers the bytes a Honu gRPC get answers.
     let bareGrpcTarget: Target | null = null;
     if (wants('grpc-reads')) {
