@@ -26,6 +26,10 @@ export const restBodyBytesMax = 32 * 1024 * 1024;
 export const grpcMessageBytesMax = 64 * 1024 * 1024;
 /** A plaintext connection must send its first bytes within this time, or it is closed. */
 export const listenerFirstBytesTimeoutMs = 10_000;
+/** After the HTTP/2 preface, how long the listener waits for the client's first SETTINGS
+ *  frame (which tells a Honu peer from other gRPC clients) before it hands the connection to
+ *  grpc-js. Clients send it with the preface; this only bounds one that does not. */
+export const listenerSettingsWaitMs = 200;
 /** A TLS connection must finish its handshake within this time, or it is closed. */
 export const tlsHandshakeTimeoutMs = 10_000;
 /** How long Listener.close() lets in-flight requests finish by default (SIGTERM: exit in 5 s). */

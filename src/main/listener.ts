@@ -1,8 +1,12 @@
 // One port for both protocols (architecture.md "Interfaces"; spec/wire.md 1.1).
 // Plaintext: read the first bytes; a connection that starts with the HTTP/2 client preface goes
-// to grpc-js (server.createConnectionInjector), anything else to Honu's HTTP/1.1 server
-// (http/http1-server.ts) after unshifting the bytes back. We decide as soon as the bytes seen cannot be a prefix of
-// the preface, so an HTTP/1.1 request is decided on its first byte.
+// to grpc-js (server.createConnectionInjector), or, when its first SETTINGS frame carries the
+// Honu peer marker (peer/peer-h2.ts), to the peer transport's own HTTP/2 server; anything else
+// to Honu's HTTP/1.1 server (http/http1-server.ts), each after unshifting the bytes back. We
+// decide as soon as the bytes seen cannot be a prefix of the preface, so an HTTP/1.1 request
+// is decided on its first byte; an HTTP/2 client is decided on its first SETTINGS frame,
+// which RFC 9113 has it send right after the preface (one that waits for the server's
+// SETTINGS instead goes to grpc-js after listenerSettingsWaitMs).
 // TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or no ALPN to the HTTP/1.1 server. TLS ends here;
 // the injected TLS socket carries plaintext HTTP/2 to grpc-js's insecure injector.
 import net from 'node:net';
@@ -10,10 +14,12 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { assert } from '../assert.js';
 import {
-  listenerDrainMsDefault, listenerFirstBytesTimeoutMs, tlsHandshakeTimeoutMs,
+  listenerDrainMsDefault, listenerFirstBytesTimeoutMs, listenerSettingsWaitMs,
+  tlsHandshakeTimeoutMs,
 } from '../limits.js';
 import type { Http1Server } from './http/http1-server.js';
 import type { Logger } from './log.js';
+import { hasPeerSetting } from './peer/peer-h2.js';
 
 export interface ListenerOptions {
   readonly host: string;
@@ -22,9 +28,17 @@ export interface ListenerOptions {
   /** The REST server (see createHttpServer in rest/router.ts); this listener feeds it. */
   readonly http: Http1Server;
   readonly grpc: grpc.Server;
+  /** Where connections of Honu peers go (PeerTransport); without it they go to grpc-js. */
+  readonly peer?: PeerConnections | undefined;
   readonly log?: Logger | undefined;
   /** Default listenerFirstBytesTimeoutMs; tests shorten it. */
   readonly firstBytesTimeoutMs?: number | undefined;
+}
+
+export interface PeerConnections {
+  acceptConnection(socket: net.Socket): void;
+  /** The listener is closing: end the peer streams and close their connections. */
+  closeInbound(): void;
 }
 
 export interface Listener {
@@ -40,13 +54,24 @@ export interface Listener {
 /** The HTTP/2 client connection preface (RFC 9113 section 3.4). */
 export const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-export type FirstBytesKind = 'grpc' | 'http' | 'more';
+export type FirstBytesKind = 'grpc' | 'peer' | 'http' | 'more';
+
+const frameHeaderBytes = 9;
+const settingsFrameType = 0x4;
+/** A first SETTINGS frame longer than this is no Honu dialer's (it sends two settings). */
+const settingsPayloadBytesMax = 64 * 6;
 
 /** Classifies the first bytes of a plaintext connection. */
 export function classifyFirstBytes(bytes: Buffer): FirstBytesKind {
   const n = Math.min(bytes.length, http2Preface.length);
   if (bytes.compare(http2Preface, 0, n, 0, n) !== 0) return 'http';
-  return bytes.length >= http2Preface.length ? 'grpc' : 'more';
+  const at = http2Preface.length;
+  if (bytes.length < at + frameHeaderBytes) return 'more';
+  const length = bytes.readUIntBE(at, 3);
+  if (bytes[at + 3] !== settingsFrameType || length > settingsPayloadBytesMax) return 'grpc';
+  const start = at + frameHeaderBytes;
+  if (bytes.length < start + length) return 'more';
+  return hasPeerSetting(bytes.subarray(start, start + length)) ? 'peer' : 'grpc';
 }
 
 /** Shared state of one listener. */
@@ -80,6 +105,13 @@ class Edge {
     this.injector.injectConnection(socket);
   }
 
+  toPeer(socket: net.Socket): void {
+    const peer = this.options.peer;
+    if (peer === undefined) this.toGrpc(socket);
+    else if (this.closing) socket.destroy();
+    else peer.acceptConnection(socket);
+  }
+
   toHttp(socket: net.Socket): void {
     this.options.http.accept(socket);
   }
@@ -107,10 +139,9 @@ class Edge {
       socket.destroy(); // FIN before a decision: nothing to serve
     };
     let seen: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const kind = classifyFirstBytes(seen);
-      if (kind === 'more') return;
+    let settingsTimer: NodeJS.Timeout | null = null;
+    const decide = (kind: Exclude<FirstBytesKind, 'more'>): void => {
+      if (settingsTimer !== null) clearTimeout(settingsTimer);
       socket.removeListener('data', onData);
       socket.removeListener('timeout', onIdle);
       socket.removeListener('end', onEndUndecided);
@@ -120,10 +151,23 @@ class Edge {
       this.undecided.delete(socket);
       socket.allowHalfOpen = kind === 'http';
       if (kind === 'grpc') this.toGrpc(socket);
+      else if (kind === 'peer') this.toPeer(socket);
       else this.toHttpAfterPeek(socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const kind = classifyFirstBytes(seen);
+      if (kind !== 'more') {
+        decide(kind);
+      } else if (settingsTimer === null && seen.length >= http2Preface.length) {
+        settingsTimer = setTimeout(() => decide('grpc'), listenerSettingsWaitMs);
+      }
     };
     socket.on('data', onData);
     socket.once('end', onEndUndecided);
+    socket.once('close', () => {
+      if (settingsTimer !== null) clearTimeout(settingsTimer);
+    });
   }
 
   /** TLS: the handshake is done; ALPN picks the protocol. */
@@ -199,6 +243,7 @@ async function closeEdge(edge: Edge, server: net.Server, drainMs: number): Promi
   // Idle keep-alive connections close now; each busy one closes after its last reply, which
   // carries `Connection: close`.
   http.beginClose();
+  edge.options.peer?.closeInbound();
   const grpcDrained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {

@@ -122,7 +122,7 @@ export async function startNode(config: NodeConfig,
   try {
     listener = await startListener({
       host: config.host, port: config.port, tls: config.tls, http: createHttpServer(restRouter),
-      grpc: grpcServer, log,
+      grpc: grpcServer, peer: transport, log,
     });
   } catch (e) {
     clusterRouter.close();

@@ -2,6 +2,7 @@
 // listener, plaintext and TLS (ALPN), with size limits, errors and a draining close().
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { FakeBackend } from '../helpers/fake-backend.js';
 import { classifyFirstBytes, http2Preface, startListener } from '../../src/main/listener.js';
 import type { Listener } from '../../src/main/listener.js';
 import { createMetrics } from '../../src/main/metrics.js';
+import { peerSettingId, peerSettingValue } from '../../src/main/peer/peer-h2.js';
 import type { Http1Server } from '../../src/main/http/http1-server.js';
 import { RestRouter, createHttpServer } from '../../src/main/rest/router.js';
 import { registerSystemRoutes } from '../../src/main/rest/system-routes.js';
@@ -382,6 +384,74 @@ test('classifyFirstBytes decides as soon as the bytes cannot be the HTTP/2 prefa
   for (let n = 1; n < http2Preface.length; n++) {
     expect(classifyFirstBytes(http2Preface.subarray(0, n))).toBe('more');
   }
-  expect(classifyFirstBytes(http2Preface)).toBe('grpc');
-  expect(classifyFirstBytes(Buffer.concat([http2Preface, Buffer.from('xyz')]))).toBe('grpc');
+  // After the preface, the first frame decides: SETTINGS with the peer marker or not.
+  expect(classifyFirstBytes(http2Preface)).toBe('more');
+  expect(classifyFirstBytes(Buffer.concat([http2Preface, Buffer.from('xyz')]))).toBe('more');
+  const frame = (type: number, payload: Buffer): Buffer => {
+    const head = Buffer.alloc(9);
+    head.writeUIntBE(payload.length, 0, 3);
+    head[3] = type;
+    return Buffer.concat([head, payload]);
+  };
+  const setting = (id: number, value: number): Buffer => {
+    const b = Buffer.alloc(6);
+    b.writeUInt16BE(id, 0);
+    b.writeUInt32BE(value, 2);
+    return b;
+  };
+  const marker = setting(peerSettingId, peerSettingValue);
+  const window = setting(0x4, 65_535);
+  const settings = (...items: Buffer[]): Buffer =>
+    Buffer.concat([http2Preface, frame(0x4, Buffer.concat(items))]);
+  expect(classifyFirstBytes(settings())).toBe('grpc');
+  expect(classifyFirstBytes(settings(window))).toBe('grpc');
+  expect(classifyFirstBytes(settings(window, marker))).toBe('peer');
+  expect(classifyFirstBytes(settings(marker, window))).toBe('peer');
+  expect(classifyFirstBytes(settings(setting(peerSettingId, 1)))).toBe('grpc');
+  const whole = settings(window, marker);
+  for (let n = http2Preface.length; n < whole.length; n++) {
+    expect(classifyFirstBytes(whole.subarray(0, n))).toBe('more');
+  }
+  // Not a SETTINGS frame, or one longer than any Honu dialer sends: grpc-js decides.
+  expect(classifyFirstBytes(Buffer.concat([http2Preface, frame(0x8, Buffer.alloc(4))])))
+    .toBe('grpc');
+  expect(classifyFirstBytes(settings(...Array.from({ length: 65 }, () => window))))
+    .toBe('grpc');
+});
+
+test('real HTTP/2 clients: node:http2 with the peer setting is a peer, grpc-js is not', async () => {
+  const firstBytes = async (connect: (port: number) => () => void): Promise<Buffer> => {
+    let seen = Buffer.alloc(0);
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', (chunk) => {
+        seen = Buffer.concat([seen, chunk]);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const stop = connect(port);
+    const deadline = Date.now() + 2000;
+    while (classifyFirstBytes(seen) === 'more' && Date.now() < deadline) await sleep(5);
+    stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return seen;
+  };
+  const peer = await firstBytes((port) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      settings: { customSettings: { [peerSettingId]: peerSettingValue } } });
+    session.on('error', () => undefined);
+    return () => session.destroy();
+  });
+  expect(classifyFirstBytes(peer)).toBe('peer');
+  const Client = grpc.makeGenericClientConstructor(testService, 'Test');
+  const plain = await firstBytes((port) => {
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    client.makeUnaryRequest(testService.Echo.path, identity, identity, Buffer.from('x'),
+      () => undefined);
+    return () => client.close();
+  });
+  expect(classifyFirstBytes(plain)).toBe('grpc');
 });

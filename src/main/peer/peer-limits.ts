@@ -31,6 +31,9 @@ export const peerHelloTimeoutMs = 2_000;
 export const peerKeepaliveMs = 1_000;
 /** A keepalive ping unanswered for this long closes the connection (then it is redialed). */
 export const peerKeepaliveTimeoutMs = 1_000;
+/** HTTP/2 flow-control window of peer connections and streams, both directions: two full
+ *  messages, so a message never waits for a WINDOW_UPDATE round trip halfway. */
+export const peerWindowBytes = 4 * 1024 * 1024;
 /** close() waits this long for dialed streams to finish after ending them, then cancels. */
 export const peerCloseTimeoutMs = 1_000;
 
@@ -39,6 +42,7 @@ assert(peerMessageBytesMax * 2 <= grpcMessageBytesMax, 'peer messages near the g
 // grpc-js servers default to a 4 MiB receive limit; staying under it keeps a peer message
 // deliverable even to a server built without grpcServerOptions.
 assert(peerMessageBytesMax + 64 * 1024 <= 4 * 1024 * 1024, 'peer message over grpc-js default');
+assert(peerWindowBytes >= 2 * peerMessageBytesMax, 'a peer window must hold two messages');
 assert(peerMessageBytesMax <= peerQueueBytesMax, 'a queue must hold one full message');
 assert(peerReassemblyBytesMax >= peerQueueBytesMax, 'a queued item must be reassemblable');
 assert(peerReplyDetailCharsMax * 3 + peerItemOverheadBytes < peerChunkBytesMax,

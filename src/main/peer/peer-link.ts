@@ -1,23 +1,25 @@
-// The connection this node dials to one peer: its grpc-js channel and Exchange stream, its
-// outbound PeerQueue, and redial with backoff. States: dialing (hello written, not yet
+// The connection this node dials to one peer: its HTTP/2 connection and Exchange stream
+// (peer-h2.ts), its outbound PeerQueue, and redial with backoff. States: dialing (hello written, not yet
 // accepted) -> connected (HonuPeerAccept received) -> (stream ended or failed) waiting for the
 // backoff timer -> dialing ... until close(). Only a connected link queues anything; otherwise
 // raft items and replies are dropped and requests failed. At most one stream message is in
-// flight: the next is cut when grpc-js calls back for the previous one, so a slow peer
-// backs up into the queue (bounded by peerQueueBytesMax), not into grpc-js buffers.
-import * as grpc from '@grpc/grpc-js';
+// flight: the next is cut when node:http2 calls back for the previous one (HTTP/2 flow control
+// holds it while the peer's window is full), so a slow peer backs up into the queue (bounded
+// by peerQueueBytesMax), not into HTTP/2 buffers.
 import { assert } from '../../assert.js';
-import type { HonuPeerAccept, HonuPeerEnvelope } from '../grpc/generated/peer.js';
+import type { HonuPeerAccept } from '../grpc/generated/peer.js';
 import type { Logger } from '../log.js';
 import {
   peerBackoffJitterRatio, peerBackoffMsMax, peerBackoffMsMin, peerCloseTimeoutMs,
   peerHelloTimeoutMs, peerKeepaliveMs, peerKeepaliveTimeoutMs,
 } from './peer-limits.js';
+import { PeerDialedStream } from './peer-h2.js';
+import type { PeerStatus } from './peer-inbound.js';
 import { PeerQueue, type ClearedQueue } from './peer-queue.js';
 import type {
   ForwardedReply, ForwardedRequest, PeerAddress, PeerTransportStats,
 } from './peer-transport.js';
-import { dialTarget, emptyEnvelope, peerExchange, peerProtocolVersion } from './peer-wire.js';
+import { dialTarget, emptyEnvelope, peerProtocolVersion } from './peer-wire.js';
 
 /** What a link reports to its transport. */
 export interface PeerLinkHooks {
@@ -29,30 +31,16 @@ export interface PeerLinkHooks {
   requestsFailed(peer: number, ids: readonly number[]): void;
 }
 
-type Stream = grpc.ClientDuplexStream<HonuPeerEnvelope, HonuPeerAccept>;
-
-const channelOptions: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': peerKeepaliveMs,
-  'grpc.keepalive_timeout_ms': peerKeepaliveTimeoutMs,
-  // Our own backoff decides when to dial; a channel shared with nobody starts fresh each time.
-  'grpc.use_local_subchannel_pool': 1,
-  'grpc.initial_reconnect_backoff_ms': peerBackoffMsMin,
-  'grpc.max_reconnect_backoff_ms': peerBackoffMsMax,
-  // No retry buffer (it would copy every message); the stream is redialed by us instead.
-  'grpc.enable_retries': 0,
-  // Peers are dialed directly at their --initial-cluster address, never through http_proxy.
-  'grpc.enable_http_proxy': 0,
-};
-
 export class PeerLink {
-  private client: grpc.Client | null = null;
-  private stream: Stream | null = null;
+  private stream: PeerDialedStream | null = null;
   private connected = false;
   private closed = false;
   private writing = false;
   private timer: NodeJS.Timeout | null = null;
   private backoffMs = peerBackoffMsMin;
   private readonly queue = new PeerQueue();
+  /** Resolves when the current stream is done (close() waits for it). */
+  private ending: Promise<void> = Promise.resolve();
 
   constructor(readonly address: PeerAddress, private readonly hooks: PeerLinkHooks) {}
 
@@ -111,29 +99,31 @@ export class PeerLink {
     this.closed = true;
     this.clearTimer();
     const stream = this.stream;
-    const client = this.client;
+    const ended = this.ending;
     this.reset();
-    if (stream !== null) await endStream(stream);
-    client?.close();
+    if (stream === null) return;
+    const timer = setTimeout(() => stream.cancel(), peerCloseTimeoutMs);
+    stream.end();
+    await ended;
+    clearTimeout(timer);
   }
 
   private dial(): void {
-    assert(this.stream === null && this.client === null, 'PeerLink dialed twice');
+    assert(this.stream === null, 'PeerLink dialed twice');
     const { host, port, id } = this.address;
-    const client = new grpc.Client(dialTarget(host, port), grpc.credentials.createInsecure(),
-      channelOptions);
-    const stream: Stream = client.makeBidiStreamRequest(peerExchange.path,
-      peerExchange.requestSerialize, peerExchange.responseDeserialize, new grpc.Metadata());
-    this.client = client;
+    let ended!: () => void;
+    this.ending = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const stream: PeerDialedStream = new PeerDialedStream(`http://${dialTarget(host, port)}`, {
+      accept: (accept) => this.onAccept(stream, accept),
+      done: (status) => {
+        ended();
+        this.onStreamDone(stream, status);
+      },
+    }, { keepaliveMs: peerKeepaliveMs, keepaliveTimeoutMs: peerKeepaliveTimeoutMs });
     this.stream = stream;
     this.hooks.stats.dials++;
-    stream.on('data', (accept: HonuPeerAccept) => this.onAccept(stream, accept));
-    stream.on('error', (error: grpc.ServiceError) => {
-      if (stream === this.stream) {
-        this.hooks.log?.debug({ peer: id, code: error.code, err: error.details }, 'peer stream');
-      }
-    });
-    stream.on('status', () => this.onStreamDone(stream));
     const hello = emptyEnvelope();
     hello.Hello = { FromNodeId: this.hooks.nodeId, ToNodeId: id, Version: peerProtocolVersion };
     stream.write(hello);
@@ -144,7 +134,7 @@ export class PeerLink {
     }, peerHelloTimeoutMs);
   }
 
-  private onAccept(stream: Stream, accept: HonuPeerAccept): void {
+  private onAccept(stream: PeerDialedStream, accept: HonuPeerAccept): void {
     if (stream !== this.stream || this.connected) return; // only the first message counts
     if (accept.NodeId !== this.address.id) {
       this.hooks.log?.warn({ peer: this.address.id, accepted: accept.NodeId },
@@ -159,11 +149,13 @@ export class PeerLink {
     this.hooks.stateChanged(this.address.id, true);
   }
 
-  private onStreamDone(stream: Stream): void {
+  private onStreamDone(stream: PeerDialedStream, status: PeerStatus): void {
     if (stream !== this.stream) return;
-    const client = this.client;
+    if (status.code !== 0) {
+      this.hooks.log?.debug({ peer: this.address.id, code: status.code, err: status.details },
+        'peer stream');
+    }
     this.reset();
-    client?.close();
     if (this.closed) return;
     const delayMs = this.backoffMs * (1 - peerBackoffJitterRatio * this.hooks.random());
     this.backoffMs = Math.min(this.backoffMs * 2, peerBackoffMsMax);
@@ -178,7 +170,6 @@ export class PeerLink {
     this.clearTimer();
     const wasConnected = this.connected;
     this.stream = null;
-    this.client = null;
     this.connected = false;
     this.writing = false;
     this.report(this.queue.clear());
@@ -200,16 +191,4 @@ export class PeerLink {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
-}
-
-/** Half-closes `stream` and waits for its status; cancels it after peerCloseTimeoutMs. */
-function endStream(stream: Stream): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => stream.cancel(), peerCloseTimeoutMs);
-    stream.on('status', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    stream.end();
-  });
 }

@@ -4,7 +4,8 @@
 //
 // Connections. Each node DIALS every peer itself, at the address its own peer list gives
 // (tests put TCP proxies on directed links), and keeps one long-lived Exchange stream per
-// dialed connection (h2c, insecure credentials). Traffic from A to B travels only on the
+// dialed connection (h2c on node:http2, peer-h2.ts; the listener hands such connections to
+// this transport's own HTTP/2 server, and grpc-js serves the same service to other clients). Traffic from A to B travels only on the
 // stream A dialed to B; B's traffic to A only on the stream B dialed to A. The dialer's first
 // message is a hello {FromNodeId, ToNodeId, Version 1}; the receiver refuses (ends the stream
 // with FAILED_PRECONDITION / INVALID_ARGUMENT / UNAVAILABLE) a hello addressed to another
@@ -16,8 +17,8 @@
 //
 // Envelopes. Items queued for a peer are sent as HonuPeerEnvelope messages (PeerQueue): ONE
 // stream message per peer per flush, holding up to peerMessageBytesMax, with at most one
-// message in flight per stream (the next is cut when grpc-js has taken the previous one, so
-// batches grow with load). flush() runs by itself on a setImmediate after the first item
+// message in flight per stream (the next is cut when node:http2 has taken the previous one,
+// so batches grow with load). flush() runs by itself on a setImmediate after the first item
 // queued in a turn. Per kind (raft, requests, replies) items arrive in the order they were
 // sent; kinds are independent of each other. An item over peerChunkBytesMax (1 MiB; a Raft
 // snapshot of several MiB, a large forwarded payload) is split into 1 MiB fragments, one per
@@ -35,9 +36,11 @@
 // back to 50 ms once a hello is accepted); a hello unanswered in 2 s is cancelled and
 // redialed; HTTP/2 keepalive pings (1 s, 1 s timeout) notice a peer that stopped answering.
 import type * as grpc from '@grpc/grpc-js';
+import type net from 'node:net';
 import { assert } from '../../assert.js';
 import type { Logger } from '../log.js';
-import { PeerInboundServer } from './peer-inbound.js';
+import { PeerH2Server } from './peer-h2.js';
+import { grpcInboundCall, PeerInboundServer } from './peer-inbound.js';
 import { PeerLink } from './peer-link.js';
 import { peerServiceDefinition } from './peer-wire.js';
 
@@ -89,16 +92,22 @@ export interface PeerTransportStats {
   dials: number;
   /** Inbound hellos refused. */
   hellosRefused: number;
+  /** Inbound Exchange streams opened, by the server that carried them: node:http2 (Honu
+   *  dialers, routed by the listener) or grpc-js (any other gRPC client). */
+  h2StreamsOpened: number;
+  grpcStreamsOpened: number;
 }
 
 export class PeerTransport {
   readonly stats: PeerTransportStats = {
     raftDropped: 0, repliesDropped: 0, requestsFailed: 0, envelopesSent: 0,
     raftItemsSent: 0, requestsSent: 0, repliesSent: 0,
-    envelopesReceived: 0, dials: 0, hellosRefused: 0,
+    envelopesReceived: 0, dials: 0, hellosRefused: 0, h2StreamsOpened: 0,
+    grpcStreamsOpened: 0,
   };
   private readonly links = new Map<number, PeerLink>();
   private readonly inbound: PeerInboundServer;
+  private readonly h2: PeerH2Server;
   /** Requests failed since the last flush, per peer: reported by the next flush. */
   private readonly failedIds = new Map<number, number[]>();
   private readonly log: Logger | undefined;
@@ -125,14 +134,32 @@ export class PeerTransport {
       nodeId: opts.nodeId, log: this.log, stats: this.stats,
       inbound: (from, inbound) => opts.onInbound(from, inbound),
     });
+    this.h2 = new PeerH2Server((call) => {
+      this.stats.h2StreamsOpened++;
+      this.inbound.serve(call);
+    }, this.log);
   }
 
   /** Registers the internal peer service on the node's grpc-js server (same port as Kahuna's
    *  services). May be called for more than one server (a restarted one). */
   register(server: grpc.Server): void {
     server.addService(peerServiceDefinition, {
-      exchange: (call: Parameters<PeerInboundServer['serve']>[0]) => this.inbound.serve(call),
+      exchange: (call: Parameters<typeof grpcInboundCall>[0]) => {
+        this.stats.grpcStreamsOpened++;
+        this.inbound.serve(grpcInboundCall(call));
+      },
     });
+  }
+
+  /** A connection the listener found to be a Honu peer's (peer-h2.ts): served here. */
+  acceptConnection(socket: net.Socket): void {
+    this.h2.accept(socket);
+  }
+
+  /** Ends inbound peer streams and closes their connections (the listener is closing). */
+  closeInbound(): void {
+    this.inbound.close();
+    this.h2.close();
   }
 
   /** A node that joined the cluster: dialed from now on (at once if started). A known id with
@@ -226,7 +253,7 @@ export class PeerTransport {
     if (this.closing !== null) return this.closing;
     if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
     this.flushScheduled = null;
-    this.inbound.close();
+    this.closeInbound();
     const failed = [...this.failedIds];
     this.failedIds.clear();
     for (const [peer, ids] of failed) this.reportFailed(peer, ids);
