@@ -10,7 +10,7 @@
 // instead of grpc-js. Everything else (Kahuna clients, a gRPC tool calling HonuPeer.Exchange)
 // goes to grpc-js, where the same service is registered.
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HonuPeerAccept, HonuPeerEnvelope } from '../grpc/generated/peer.js';
 import type { Logger } from '../log.js';
@@ -19,7 +19,7 @@ import {
 } from './grpc-framing.js';
 import type { InboundCall, InboundCallHandlers, PeerStatus } from './peer-inbound.js';
 import { peerCloseTimeoutMs, peerMessageBytesMax, peerWindowBytes } from './peer-limits.js';
-import { peerExchange } from './peer-wire.js';
+import { dialTarget, peerExchange } from './peer-wire.js';
 
 /** The SETTINGS identifier that marks a Honu peer connection (an unassigned value). */
 export const peerSettingId = 0xf0a1;
@@ -191,10 +191,12 @@ export class PeerDialedStream {
   private finished = false;
   private trailerStatus: PeerStatus | null = null;
 
-  constructor(authority: string, private readonly handlers: PeerDialHandlers,
+  constructor(host: string, port: number, private readonly handlers: PeerDialHandlers,
     options: PeerDialOptions) {
-    const session = http2.connect(authority, {
+    const session = http2.connect(`http://${dialTarget(host, port)}`, {
       settings: { ...sessionSettings, customSettings: { [peerSettingId]: peerSettingValue } },
+      // Small envelopes must leave at once, not wait for the previous one's ACK (Nagle).
+      createConnection: () => net.connect({ host, port, noDelay: true }),
     });
     this.session = session;
     session.on('error', () => undefined); // 'close' follows

@@ -19,7 +19,7 @@ import { PeerQueue, type ClearedQueue } from './peer-queue.js';
 import type {
   ForwardedReply, ForwardedRequest, PeerAddress, PeerTransportStats,
 } from './peer-transport.js';
-import { dialTarget, emptyEnvelope, peerProtocolVersion } from './peer-wire.js';
+import { emptyEnvelope, peerProtocolVersion } from './peer-wire.js';
 
 /** What a link reports to its transport. */
 export interface PeerLinkHooks {
@@ -115,7 +115,7 @@ export class PeerLink {
     this.ending = new Promise<void>((resolve) => {
       ended = resolve;
     });
-    const stream: PeerDialedStream = new PeerDialedStream(`http://${dialTarget(host, port)}`, {
+    const stream: PeerDialedStream = new PeerDialedStream(host, port, {
       accept: (accept) => this.onAccept(stream, accept),
       done: (status) => {
         ended();
