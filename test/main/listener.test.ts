@@ -10,7 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HonuError } from '../../src/errors.js';
-import { grpcMessageBytesMax, restBodyBytesMax } from '../../src/limits.js';
+import {
+  grpcMessageBytesMax, listenerSettingsWaitMs, restBodyBytesMax,
+} from '../../src/limits.js';
 import { createGrpcServer } from '../../src/main/grpc/grpc-server.js';
 import { FakeBackend } from '../helpers/fake-backend.js';
 import { classifyFirstBytes, http2Preface, startListener } from '../../src/main/listener.js';
@@ -317,6 +319,21 @@ describe('connection life', () => {
     const started = Date.now();
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    await listener.close(500);
+  });
+
+  test('a client that sends the preface alone goes to grpc-js after the settings wait', async () => {
+    const listener = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
+    const socket = net.connect(listener.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const started = Date.now();
+    socket.write(http2Preface); // and then waits for the server's SETTINGS, unlike real clients
+    const first = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    const waitedMs = Date.now() - started;
+    expect(first[3]).toBe(0x4); // grpc-js (node:http2) answers with its SETTINGS frame
+    expect(waitedMs).toBeGreaterThanOrEqual(listenerSettingsWaitMs - 20);
+    expect(waitedMs).toBeLessThan(listenerSettingsWaitMs + 2000);
+    socket.destroy();
     await listener.close(500);
   });
 

@@ -269,11 +269,18 @@ export class PeerDialedStream {
     if (this.pingTimer !== null || this.finished) return;
     this.pingTimer = setTimeout(() => this.cancel({ code: grpc.status.UNAVAILABLE,
       details: 'peer keepalive ping unanswered' }), timeoutMs);
-    const sent = this.session.ping((error) => {
-      if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-      this.pingTimer = null;
-      if (error !== null) this.cancel({ code: grpc.status.UNAVAILABLE, details: error.message });
-    });
+    let sent = false;
+    try {
+      sent = this.session.ping((error) => {
+        if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+        this.pingTimer = null;
+        if (error !== null) this.cancel({ code: grpc.status.UNAVAILABLE, details: error.message });
+      });
+    } catch (error) { // a session node:http2 already tore down
+      this.cancel({ code: grpc.status.UNAVAILABLE,
+        details: error instanceof Error ? error.message : String(error) });
+      return;
+    }
     if (!sent) {
       clearTimeout(this.pingTimer);
       this.pingTimer = null;
