@@ -1,14 +1,14 @@
-// One port for both protocols (architecture.md "Interfaces"; spec/wire.md 1.1).
-// Plaintext: read the first bytes; a connection that starts with the HTTP/2 client preface goes
-// to grpc-js (server.createConnectionInjector), or, when its first SETTINGS frame carries the
-// Honu peer marker (peer/peer-h2.ts), to the peer transport's own HTTP/2 server; anything else
-// to Honu's HTTP/1.1 server (http/http1-server.ts), each after unshifting the bytes back. We
-// decide as soon as the bytes seen cannot be a prefix of the preface, so an HTTP/1.1 request
-// is decided on its first byte; an HTTP/2 client is decided on its first SETTINGS frame,
-// which RFC 9113 has it send right after the preface (one that waits for the server's
-// SETTINGS instead goes to grpc-js after listenerSettingsWaitMs).
-// TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or no ALPN to the HTTP/1.1 server. TLS ends here;
-// the injected TLS socket carries plaintext HTTP/2 to grpc-js's insecure injector.
+// One port for both protocols (architecture.md "Interfaces"; spec/wire.md 1.1). Plaintext: read
+// the first bytes; a connection that starts with the HTTP/2 client preface goes to grpc-js
+// (server.createConnectionInjector), or, when its first SETTINGS frame carries the Honu peer
+// marker (peer/peer-h2.ts), to the peer transport's own HTTP/2 server; anything else to Honu's
+// HTTP/1.1 server (http/http1-server.ts), each after unshifting the bytes back. We decide as
+// soon as the bytes seen cannot be a prefix of the preface, so an HTTP/1.1 request is decided
+// on its first byte; an HTTP/2 client is decided on its first SETTINGS frame, which RFC 9113
+// has it send right after the preface (one that waits for the server's SETTINGS instead goes to
+// grpc-js after listenerSettingsWaitMs). TLS: ALPN decides: `h2` goes to grpc-js, `http/1.1` or
+// no ALPN to the HTTP/1.1 server. TLS ends here; the injected TLS socket carries plaintext
+// HTTP/2 to grpc-js's insecure injector.
 import net from 'node:net';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';

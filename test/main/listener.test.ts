@@ -322,7 +322,7 @@ describe('connection life', () => {
     await listener.close(500);
   });
 
-  test('a client that sends the preface alone goes to grpc-js after the settings wait', async () => {
+  test('a client that sends only the preface goes to grpc-js after the settings wait', async () => {
     const listener = await startListener({ host: '127.0.0.1', port: 0, ...createNode() });
     const socket = net.connect(listener.port, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -436,7 +436,7 @@ test('classifyFirstBytes decides as soon as the bytes cannot be the HTTP/2 prefa
     .toBe('grpc');
 });
 
-test('real HTTP/2 clients: node:http2 with the peer setting is a peer, grpc-js is not', async () => {
+test('real clients: node:http2 with the peer setting is a peer, grpc-js is not', async () => {
   const firstBytes = async (connect: (port: number) => () => void): Promise<Buffer> => {
     let seen = Buffer.alloc(0);
     const sockets: net.Socket[] = [];

@@ -183,8 +183,9 @@ describe('peer connections through the listener', () => {
       await b.listener.close(10_000);
       expect(Date.now() - started).toBeLessThan(5000); // not a drain timeout
       await until('a sees 2 down', () => !a.transport.isConnected(2));
-      const fresh = new PeerTransport({ nodeId: 2, peers: [{ id: 1, host: '127.0.0.1',
-        port: a.listener.port }], onInbound: (from, got) => b.inbound.push({ from, inbound: got }) });
+      const fresh = new PeerTransport({ nodeId: 2,
+        peers: [{ id: 1, host: '127.0.0.1', port: a.listener.port }],
+        onInbound: (from, got) => b.inbound.push({ from, inbound: got }) });
       await b.transport.close();
       b.listener = await listen(fresh, port);
       cleanups.push(() => fresh.close());

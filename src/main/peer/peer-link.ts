@@ -1,11 +1,11 @@
 // The connection this node dials to one peer: its HTTP/2 connection and Exchange stream
-// (peer-h2.ts), its outbound PeerQueue, and redial with backoff. States: dialing (hello written, not yet
-// accepted) -> connected (HonuPeerAccept received) -> (stream ended or failed) waiting for the
-// backoff timer -> dialing ... until close(). Only a connected link queues anything; otherwise
-// raft items and replies are dropped and requests failed. At most one stream message is in
-// flight: the next is cut when node:http2 calls back for the previous one (HTTP/2 flow control
-// holds it while the peer's window is full), so a slow peer backs up into the queue (bounded
-// by peerQueueBytesMax), not into HTTP/2 buffers.
+// (peer-h2.ts), its outbound PeerQueue, and redial with backoff. States: dialing (hello
+// written, not yet accepted) -> connected (HonuPeerAccept received) -> (stream ended or failed)
+// waiting for the backoff timer -> dialing ... until close(). Only a connected link queues
+// anything; otherwise raft items and replies are dropped and requests failed. At most one
+// stream message is in flight: the next is cut when node:http2 calls back for the previous one
+// (HTTP/2 flow control holds it while the peer's window is full), so a slow peer backs up into
+// the queue (bounded by peerQueueBytesMax), not into HTTP/2 buffers.
 import { assert } from '../../assert.js';
 import type { HonuPeerAccept } from '../grpc/generated/peer.js';
 import type { Logger } from '../log.js';

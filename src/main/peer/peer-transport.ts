@@ -2,18 +2,18 @@
 // requests and replies, batched per peer, over the internal HonuPeer service (proto/peer.proto)
 // on the node's one gRPC port.
 //
-// Connections. Each node DIALS every peer itself, at the address its own peer list gives
-// (tests put TCP proxies on directed links), and keeps one long-lived Exchange stream per
-// dialed connection (h2c on node:http2, peer-h2.ts; the listener hands such connections to
-// this transport's own HTTP/2 server, and grpc-js serves the same service to other clients). Traffic from A to B travels only on the
-// stream A dialed to B; B's traffic to A only on the stream B dialed to A. The dialer's first
-// message is a hello {FromNodeId, ToNodeId, Version 1}; the receiver refuses (ends the stream
-// with FAILED_PRECONDITION / INVALID_ARGUMENT / UNAVAILABLE) a hello addressed to another
-// node id, from id 0 or its own id, of another version, or arriving after close(); any other
-// sender id is accepted (membership changes come later). The reverse direction carries
-// exactly one message, HonuPeerAccept {NodeId}, the answer to an accepted hello: a peer
-// counts as connected from then on. No acks: HTTP/2 flow control pushes back on the sender,
-// and Raft and the forwarder's timeouts cover what a broken stream loses.
+// Connections. Each node DIALS every peer itself, at the address its own peer list gives (tests put
+// TCP proxies on directed links), and keeps one long-lived Exchange stream per dialed connection
+// (h2c on node:http2, peer-h2.ts; the listener hands such connections to this transport's own
+// HTTP/2 server, and grpc-js serves the same service to other clients). Traffic from A to B travels
+// only on the stream A dialed to B; B's traffic to A only on the stream B dialed to A. The dialer's
+// first message is a hello {FromNodeId, ToNodeId, Version 1}; the receiver refuses (ends the stream
+// with FAILED_PRECONDITION / INVALID_ARGUMENT / UNAVAILABLE) a hello addressed to another node id,
+// from id 0 or its own id, of another version, or arriving after close(); any other sender id is
+// accepted (membership changes come later). The reverse direction carries exactly one message,
+// HonuPeerAccept {NodeId}, the answer to an accepted hello: a peer counts as connected from then
+// on. No acks: HTTP/2 flow control pushes back on the sender, and Raft and the forwarder's timeouts
+// cover what a broken stream loses.
 //
 // Envelopes. Items queued for a peer are sent as HonuPeerEnvelope messages (PeerQueue): ONE
 // stream message per peer per flush, holding up to peerMessageBytesMax, with at most one
