@@ -6,7 +6,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary, freePort, spawnPeer, stopPeer, waitFor, type Peer } from './peers.js';
+import { freePort } from './free-port.js';
+import { findBinary, spawnPeer, stopPeer, waitFor, type Peer } from './peers.js';
 
 export interface EtcdMember extends Peer {
   /** etcd --name: etcd-1 ... */

@@ -1,7 +1,7 @@
 // Starting a local Honu cluster for the benchmarks and waiting until its partition leaders are
 // spread over the nodes, and which node leads which keys: shared by bench/compare/cluster.ts and
 // bench/macro/threads.ts.
-import { freePort } from './peers.js';
+import { freePort } from './free-port.js';
 import { postJson, startServer, txFieldsJson } from '../macro/honu-server.js';
 import type { Server } from '../macro/honu-server.js';
 

@@ -4,13 +4,13 @@
 // removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { live } from '../macro/honu-server.js';
+import { freePort } from './free-port.js';
 import { respCommand, RespClient } from './resp.js';
 
 const startWaitMs = 30_000;
@@ -36,49 +36,6 @@ export function findBinary(name: string): string | null {
     if (dir !== '' && existsSync(join(dir, name))) return join(dir, name);
   }
   return null;
-}
-
-/** The first port of the kernel's ephemeral range (outgoing connections' local ports). */
-function ephemeralPortMin(): number {
-  try {
-    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
-    const low = Number(range.split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 2048 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-const portsHandedOut = new Set<number>();
-const freePortTriesMax = 200;
-
-async function canListen(port: number): Promise<boolean> {
-  const server = createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (ok) {
-    server.close();
-    await once(server, 'close');
-  }
-  return ok;
-}
-
-/** A loopback port nothing listens on, below the ephemeral range, never the same one twice in
- *  this process. A port 0 bind would hand out an ephemeral port, which the connections the
- *  servers already started open to each other can take before the peer that was given it
- *  binds it (an etcd member once failed with EADDRINUSE that way). */
-export async function freePort(): Promise<number> {
-  const high = ephemeralPortMin() - 1;
-  const low = Math.min(10_000, high - 1_000);
-  for (let i = 0; i < freePortTriesMax; i++) {
-    const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (portsHandedOut.has(port) || !(await canListen(port))) continue;
-    portsHandedOut.add(port);
-    return port;
-  }
-  throw new Error(`no free port in ${low}..${high}`);
 }
 
 export function spawnPeer(name: string, file: string, args: string[], port: number,

@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../src/env/paths.js';
 import { serverNodeFlags } from '../../src/env/node-flags.js';
+import { freePort } from '../../bench/compare/free-port.js';
 
 const loopback = '127.0.0.1';
 const defaultLogLinesKept = 500;
@@ -488,25 +489,13 @@ class LinkProxy implements TcpProxy {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** `count` distinct free loopback ports: all listened on at once (port 0), read, closed. */
+/** `count` distinct free loopback ports below the ephemeral range (bench/compare/free-port.ts):
+ *  a port-0 port could be taken as the local port of a connection the cluster's first nodes
+ *  open before the node given it listens (a jepsen test once failed with EADDRINUSE so). */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, loopback, () => resolve());
-      });
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
-      if (server.listening) server.close(() => resolve());
-      else resolve();
-    })));
-  }
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  return ports;
 }
 
 /** One HTTP/1.1 request on a fresh connection (no pooled socket outlives a killed node). */
