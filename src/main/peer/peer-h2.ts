@@ -1,7 +1,8 @@
 // The peer stream on node:http2 directly, both ends: still gRPC on the wire (HTTP/2 h2c, a POST
 // to /HonuPeer/Exchange with content-type application/grpc, length-prefixed protobuf messages,
-// grpc-status in the trailers), without grpc-js's per-message machinery, which cost about
-// three times as much CPU per message as node:http2 (bench/RESULTS.md, stop 25).
+// grpc-status in the trailers), without grpc-js's per-message machinery, which cost 1.4 times
+// node:http2's CPU per message one at a time and about 3 times with 8 in flight
+// (bench/RESULTS.md, stop 25).
 //
 // Routing on the one port. A Honu dialer's first SETTINGS frame carries one extra setting,
 // peerSettingId = peerSettingValue. RFC 9113 section 6.5.2 has a receiver ignore settings it
