@@ -204,7 +204,6 @@ export class PeerDialedStream {
     session.on('connect', () => session.setLocalWindowSize(peerWindowBytes));
     session.on('close', () => this.finish({ code: grpc.status.UNAVAILABLE,
       details: 'peer connection closed' }));
-    session.on('goaway', () => undefined);
     const stream = session.request({
       ':method': 'POST', ':path': peerExchange.path, 'content-type': 'application/grpc',
       te: 'trailers',
